@@ -1,0 +1,17 @@
+/// The SQL migrations, in the order they must run. Each name is the file name without `.sql`.
+public enum SchemaMigrations {
+    public struct Migration: Sendable {
+        public let name: String
+        public let sql: String
+    }
+
+    // SwiftPM names embedded files by sanitising the file name (`0001_x.sql` → `_001_x_sql`).
+    public static let all: [Migration] = [
+        Migration(name: "0001_initial", sql: text(PackageResources._001_initial_sql)),
+        Migration(name: "0002_alias_counters", sql: text(PackageResources._002_alias_counters_sql)),
+    ]
+
+    private static func text(_ bytes: [UInt8]) -> String {
+        String(decoding: bytes, as: UTF8.self)
+    }
+}

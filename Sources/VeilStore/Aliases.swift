@@ -1,0 +1,153 @@
+import Foundation
+import GRDB
+import VeilCore
+
+extension Store {
+    /// True when `email` is an alias, a reverse-alias, or a deleted address (which can never be reused).
+    public func isAddressTaken(_ email: String) throws -> Bool {
+        try pool.read { db in try Self.isAddressTaken(email, db) }
+    }
+
+    static func isAddressTaken(_ email: String, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: """
+            SELECT EXISTS (SELECT 1 FROM aliases WHERE email = ?1)
+                OR EXISTS (SELECT 1 FROM contacts WHERE reply_email = ?1)
+                OR EXISTS (SELECT 1 FROM deleted_aliases WHERE email = ?1)
+            """, arguments: [email]) ?? false
+    }
+
+    /// Inserts an alias with its primary mailbox and any extra ones, refusing addresses that exist
+    /// or were ever deleted. Concurrent creations of one address never both succeed (UNIQUE).
+    public func createAlias(userId: Int64, email: String, mailboxIds: [Int64], customDomainId: Int64? = nil,
+                            name: String? = nil, note: String? = nil, now: Date = Date()) throws -> Alias {
+        guard let primary = mailboxIds.first else { throw StoreError.invalid("an alias needs a mailbox") }
+        return try pool.write { db in
+            if try Self.isAddressTaken(email, db) { throw StoreError.conflict("alias \(email) already exists") }
+            let owned = try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM mailboxes WHERE user_id = ? AND id IN (\(mailboxIds.map { _ in "?" }.joined(separator: ",")))
+                """, arguments: StatementArguments([userId] + mailboxIds)) ?? 0
+            guard owned == Set(mailboxIds).count else { throw StoreError.invalid("mailbox not owned by user") }
+            var alias = Alias(userId: userId, email: email, mailboxId: primary, customDomainId: customDomainId,
+                              name: name, note: note, createdAt: now)
+            do {
+                try alias.insert(db)
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+                throw StoreError.conflict("alias \(email) already exists")
+            }
+            for extra in Set(mailboxIds.dropFirst()) where extra != primary {
+                try db.execute(sql: "INSERT INTO alias_mailboxes (alias_id, mailbox_id) VALUES (?, ?)",
+                               arguments: [alias.id, extra])
+            }
+            return alias
+        }
+    }
+
+    /// The alias with this address (case-insensitive), trashed ones included.
+    public func alias(email: String) throws -> Alias? {
+        try pool.read { db in try Alias.filter(Column("email") == email).fetchOne(db) }
+    }
+
+    /// The user's alias, or nil when it does not exist or belongs to someone else.
+    public func alias(id: Int64, userId: Int64) throws -> Alias? {
+        try pool.read { db in
+            try Alias.filter(Column("id") == id && Column("user_id") == userId).fetchOne(db)
+        }
+    }
+
+    /// Non-trashed aliases of the user, the number the quota counts.
+    public func aliasCount(userId: Int64) throws -> Int {
+        try pool.read { db in
+            try Alias.filter(Column("user_id") == userId && Column("trashed_at") == nil).fetchCount(db)
+        }
+    }
+
+    /// Moves the alias to the trash: disabled, never re-creatable. Custom-domain aliases also enter
+    /// that domain's trash list.
+    @discardableResult
+    public func trashAlias(id: Int64, userId: Int64, now: Date = Date()) throws -> Bool {
+        try pool.write { db in
+            guard var alias = try Alias.filter(Column("id") == id && Column("user_id") == userId).fetchOne(db) else {
+                return false
+            }
+            alias.enabled = false
+            alias.trashedAt = now
+            try alias.update(db, columns: ["enabled", "trashed_at"])
+            if let domainId = alias.customDomainId {
+                var deleted = DeletedAlias(email: alias.email, userId: userId, customDomainId: domainId,
+                                           reason: "trashed", createdAt: now)
+                try deleted.insert(db, onConflict: .ignore)
+            }
+            return true
+        }
+    }
+
+    /// All mailboxes an alias forwards to, primary first.
+    public func mailboxes(ofAlias alias: Alias) throws -> [Mailbox] {
+        try pool.read { db in
+            let extras = try Mailbox.fetchAll(db, sql: """
+                SELECT m.* FROM mailboxes m JOIN alias_mailboxes am ON am.mailbox_id = m.id
+                WHERE am.alias_id = ? AND m.id != ? ORDER BY m.email
+                """, arguments: [alias.id, alias.mailboxId])
+            let primary = try Mailbox.fetchOne(db, key: alias.mailboxId)
+            return (primary.map { [$0] } ?? []) + extras
+        }
+    }
+}
+
+// MARK: - Contacts and email logs
+
+extension Store {
+    /// The contact of `aliasId` for `websiteEmail` (case-insensitive), created with a fresh
+    /// reverse-alias on `reverseAliasDomain` when missing. Returns whether it already existed.
+    public func findOrCreateContact(alias: Alias, websiteEmail: String, name: String?, reverseAliasDomain: String,
+                                    includeSender: Bool, now: Date = Date()) throws -> (contact: Contact, existed: Bool) {
+        guard let aliasId = alias.id else { throw StoreError.invalid("alias id missing") }
+        return try pool.write { db in
+            if var existing = try Contact.filter(Column("alias_id") == aliasId && Column("website_email") == websiteEmail)
+                .fetchOne(db) {
+                if let name, !name.isEmpty, name != existing.name {
+                    existing.name = name
+                    try existing.update(db, columns: ["name"])
+                }
+                return (existing, true)
+            }
+            guard let reverseAlias = try ReverseAlias.unique(
+                senderAddress: websiteEmail, includeSender: includeSender, domain: reverseAliasDomain,
+                isTaken: { try Self.isAddressTaken($0, db) })
+            else { throw StoreError.conflict("could not generate a unique reverse-alias") }
+            var contact = Contact(userId: alias.userId, aliasId: aliasId, websiteEmail: websiteEmail, name: name,
+                                  replyEmail: reverseAlias, createdAt: now)
+            try contact.insert(db)
+            return (contact, false)
+        }
+    }
+
+    /// The contact whose reverse-alias is `address` (case-insensitive).
+    public func contact(reverseAlias address: String) throws -> Contact? {
+        try pool.read { db in try Contact.filter(Column("reply_email") == address).fetchOne(db) }
+    }
+
+    public func contact(aliasId: Int64, websiteEmail: String) throws -> Contact? {
+        try pool.read { db in
+            try Contact.filter(Column("alias_id") == aliasId && Column("website_email") == websiteEmail).fetchOne(db)
+        }
+    }
+
+    @discardableResult
+    public func insertEmailLog(_ log: EmailLog) throws -> EmailLog {
+        try pool.write { db in
+            var log = log
+            try log.insert(db)
+            return log
+        }
+    }
+
+    /// The alias's logs, newest first.
+    public func emailLogs(aliasId: Int64, userId: Int64, limit: Int, offset: Int) throws -> [EmailLog] {
+        try pool.read { db in
+            try EmailLog.filter(Column("alias_id") == aliasId && Column("user_id") == userId)
+                .order(Column("created_at").desc, Column("id").desc)
+                .limit(limit, offset: offset).fetchAll(db)
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import GRDB
+import VeilSchema
+
+/// The SQLite database both daemons share: WAL, foreign keys, a busy timeout so that a writer in
+/// another process makes us wait instead of failing. Every query of Veil lives in this module.
+public final class Store: Sendable {
+    public enum OpenError: Error, CustomStringConvertible {
+        case cannotOpen(path: String, reason: String)
+
+        public var description: String {
+            switch self {
+            case .cannotOpen(let path, let reason): return "cannot open database \(path): \(reason)"
+            }
+        }
+    }
+
+    let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating when missing) the database at `path`. Does not migrate: call `migrate()`.
+    public init(path: String, busyTimeout: TimeInterval = 10) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.foreignKeysEnabled = true
+        configuration.label = "veil"
+        configuration.prepareDatabase { db in
+            // WAL + NORMAL is durable across process crashes; only an OS crash can lose the last commits.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch let error as DatabaseError {
+            throw OpenError.cannotOpen(path: path, reason: error.message ?? "\(error.resultCode)")
+        } catch {
+            throw OpenError.cannotOpen(path: path, reason: (error as NSError).localizedDescription)
+        }
+    }
+
+    static func migrator(upTo lastName: String? = nil) -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for migration in SchemaMigrations.all {
+            migrator.registerMigration(migration.name) { db in
+                try db.execute(sql: migration.sql)
+            }
+            if migration.name == lastName { break }
+        }
+        return migrator
+    }
+
+    /// Names of all migrations this binary knows, oldest first.
+    public static var migrationNames: [String] { SchemaMigrations.all.map(\.name) }
+
+    /// Applies every migration not yet applied (or only those up to `lastName`).
+    public func migrate(upTo lastName: String? = nil) throws {
+        try Self.migrator(upTo: lastName).migrate(pool)
+    }
+
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { db in try Self.migrator().appliedMigrations(db) }
+    }
+
+    public func isFullyMigrated() throws -> Bool {
+        try pool.read { db in try Self.migrator().hasCompletedMigrations(db) }
+    }
+
+    /// `PRAGMA integrity_check` → "ok" when the file is sound.
+    public func integrityCheck() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
+    }
+
+    public func journalMode() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+}
+
+/// How rows of Veil's tables map to the plain values of VeilCore: snake_case columns,
+/// Unix-second dates, integer row ids.
+protocol VeilRecord: Codable, FetchableRecord, MutablePersistableRecord {
+    var id: Int64? { get set }
+}
+
+extension VeilRecord {
+    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .convertFromSnakeCase }
+    public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { .convertToSnakeCase }
+    public static var databaseDateDecodingStrategy: DatabaseDateDecodingStrategy { .timeIntervalSince1970 }
+    public static var databaseDateEncodingStrategy: DatabaseDateEncodingStrategy { .secondsSince1970 }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}
+
+/// Errors the store reports in words a caller can pass on.
+public enum StoreError: Error, Equatable, CustomStringConvertible {
+    case notFound(String)
+    case conflict(String)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let message), .conflict(let message), .invalid(let message): return message
+        }
+    }
+}
+
+extension Date {
+    /// Whole seconds, as the database stores them.
+    var unixSeconds: Int64 { Int64(timeIntervalSince1970.rounded(.down)) }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import VeilStore
+
+@main
+struct VeilMain {
+    static func main() async {
+        do {
+            var command = try Veil.parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if Veil.exitCode(for: error) == .success { Veil.exit(withError: error) }
+            FileHandle.standardError.write(Data(("veil: " + oneLine(error) + "\n").utf8))
+            let code = Veil.exitCode(for: error)
+            exit(code == .failure || code == .success ? 1 : code.rawValue)
+        }
+    }
+
+    /// Errors are reported on one line; argument errors point at --help instead of printing usage.
+    static func oneLine(_ error: any Error) -> String {
+        switch error {
+        case let error as CLIError: return error.description
+        case let error as Store.OpenError: return error.description
+        case let error as StoreError: return error.description
+        default:
+            let message = Veil.message(for: error)
+                .split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(error)"
+            let trimmed = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
+            return Veil.exitCode(for: error) == .validationFailure ? trimmed + " (see 'veil --help')" : trimmed
+        }
+    }
+}
+
+struct Veil: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "veil",
+        abstract: "Veil: a self-hostable e-mail alias service (SimpleLogin-compatible API, SMTP daemon).",
+        subcommands: [Migrate.self, UserCommand.self]
+    )
+}
+
+/// Opens the configured database and brings its schema up to date.
+func openStore(_ settings: Settings) throws -> Store {
+    let store = try Store(path: settings.database)
+    try store.migrate()
+    try store.ensureSecrets()
+    return store
+}
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create the database or upgrade it to the current schema.")
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() throws {
+        let settings = try options.settings()
+        let store = try Store(path: settings.database)
+        let before = Set(try store.appliedMigrations())
+        try store.migrate()
+        try store.ensureSecrets()
+        let applied = Store.migrationNames.filter { !before.contains($0) }
+        print(applied.isEmpty
+              ? "database \(settings.database) is up to date (\(Store.migrationNames.last ?? ""))"
+              : "database \(settings.database) migrated: \(applied.joined(separator: ", "))")
+    }
+}
