@@ -1,0 +1,261 @@
+import Foundation
+import GRDB
+import Testing
+import VeilCore
+@testable import VeilStore
+
+@Suite struct UserStoreTests {
+    @Test func createUserMakesTheDefaultMailbox() throws {
+        let store = try TestDatabase().open()
+        let user = try store.createUser(email: "me@example.com", name: "Me", passwordHash: nil, activated: true, isPremium: false)
+        let userId = try #require(user.id)
+        let mailboxes = try store.mailboxes(userId: userId)
+        #expect(mailboxes.count == 1)
+        #expect(mailboxes.first?.email == "me@example.com")
+        #expect(mailboxes.first?.verified == true)
+        #expect(try store.user(id: userId)?.defaultMailboxId == mailboxes.first?.id)
+        let stored = try #require(try store.user(email: "ME@example.com"))
+        #expect(stored.aliasGenerator == .word && stored.senderFormat == .at && stored.notification)
+        #expect(stored.blockBehaviour == .return2xx && stored.randomAliasSuffix == .word)
+    }
+
+    @Test func emailsAreUniqueWhateverTheirCase() throws {
+        let store = try TestDatabase().open()
+        _ = try store.createUser(email: "me@example.com", name: nil, passwordHash: nil, activated: true, isPremium: false)
+        #expect(throws: StoreError.self) {
+            try store.createUser(email: "Me@Example.com", name: nil, passwordHash: nil, activated: true, isPremium: false)
+        }
+        #expect(try store.listUsers().count == 1)
+    }
+
+    @Test func apiKeysAuthenticateAndCountUse() throws {
+        let store = try TestDatabase().open()
+        let user = try store.createUser(email: "me@example.com", name: nil, passwordHash: nil, activated: true, isPremium: false)
+        let key = try store.createApiKey(userId: try #require(user.id), name: "laptop")
+        let stored = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT key_hash FROM api_keys") }
+        #expect(stored == [ApiKeyRule.hash(key)])
+        #expect(try store.authenticate(apiKey: "nope") == nil)
+        _ = try store.authenticate(apiKey: key)
+        let second = try #require(try store.authenticate(apiKey: key, now: Date(timeIntervalSince1970: 5000)))
+        #expect(second.user.email == "me@example.com")
+        #expect(second.key.times == 2)
+        #expect(second.key.lastUsed == Date(timeIntervalSince1970: 5000))
+    }
+
+    @Test func deletingAUserRemovesTheirRowsAndRetiresTheirAliases() throws {
+        let store = try TestDatabase().open()
+        let user = try store.createUser(email: "me@example.com", name: nil, passwordHash: nil, activated: true, isPremium: false)
+        let userId = try #require(user.id)
+        let alias = try store.createAlias(userId: userId, email: "shop@veil.test", mailboxIds: [try #require(user.defaultMailboxId)])
+        _ = try store.findOrCreateContact(alias: alias, websiteEmail: "c@example.com", name: nil,
+                                          reverseAliasDomain: "veil.test", includeSender: false)
+        #expect(try store.deleteUser(email: "me@example.com"))
+        #expect(try store.deleteUser(email: "me@example.com") == false)
+        #expect(try store.alias(email: "shop@veil.test") == nil)
+        #expect(try store.isAddressTaken("shop@veil.test"))
+        let leftovers = try store.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT (SELECT count(*) FROM mailboxes) + (SELECT count(*) FROM contacts)")
+        }
+        #expect(leftovers == 0)
+    }
+
+    @Test func premiumFlagCanBeSetAndCleared() throws {
+        let store = try TestDatabase().open()
+        _ = try store.createUser(email: "me@example.com", name: nil, passwordHash: nil, activated: true, isPremium: false)
+        #expect(try store.setPremium(email: "me@example.com", true))
+        #expect(try store.user(email: "me@example.com")?.isPremium == true)
+        #expect(try store.setPremium(email: "nobody@example.com", true) == false)
+    }
+
+    @Test func secretsAreCreatedOnceAndShared() throws {
+        let database = TestDatabase()
+        let first = try database.open().secret(.suffixSigning)
+        #expect(first.count == 32)
+        #expect(try database.open().secret(.suffixSigning) == first)
+        #expect(try database.open().secret(.verp) != first)
+    }
+}
+
+@Suite struct AliasStoreTests {
+    func userWithMailbox(_ store: Store, _ email: String = "me@example.com") throws -> (userId: Int64, mailboxId: Int64) {
+        let user = try store.createUser(email: email, name: nil, passwordHash: nil, activated: true, isPremium: false)
+        return (try #require(user.id), try #require(user.defaultMailboxId))
+    }
+
+    @Test func aliasAddressesAreUniqueAndCaseInsensitive() throws {
+        let store = try TestDatabase().open()
+        let owner = try userWithMailbox(store)
+        let alias = try store.createAlias(userId: owner.userId, email: "shop@veil.test", mailboxIds: [owner.mailboxId])
+        #expect(try store.alias(email: "SHOP@veil.TEST")?.id == alias.id)
+        #expect(throws: StoreError.conflict("alias Shop@veil.test already exists")) {
+            try store.createAlias(userId: owner.userId, email: "Shop@veil.test", mailboxIds: [owner.mailboxId])
+        }
+    }
+
+    @Test func trashedAliasesCanNeverBeCreatedAgain() throws {
+        let store = try TestDatabase().open()
+        let owner = try userWithMailbox(store)
+        let alias = try store.createAlias(userId: owner.userId, email: "gone@veil.test", mailboxIds: [owner.mailboxId])
+        #expect(try store.aliasCount(userId: owner.userId) == 1)
+        #expect(try store.trashAlias(id: try #require(alias.id), userId: owner.userId))
+        #expect(try store.aliasCount(userId: owner.userId) == 0)
+        #expect(try store.alias(email: "gone@veil.test")?.enabled == false)
+        #expect(throws: StoreError.self) {
+            try store.createAlias(userId: owner.userId, email: "gone@veil.test", mailboxIds: [owner.mailboxId])
+        }
+    }
+
+    @Test func rowsOfAnotherUserAreInvisible() throws {
+        let store = try TestDatabase().open()
+        let alice = try userWithMailbox(store, "alice@example.com")
+        let bob = try userWithMailbox(store, "bob@example.com")
+        let alias = try store.createAlias(userId: alice.userId, email: "a@veil.test", mailboxIds: [alice.mailboxId])
+        let aliasId = try #require(alias.id)
+        #expect(try store.alias(id: aliasId, userId: bob.userId) == nil)
+        #expect(try store.alias(id: aliasId, userId: alice.userId) != nil)
+        #expect(try store.trashAlias(id: aliasId, userId: bob.userId) == false)
+        #expect(try store.emailLogs(aliasId: aliasId, userId: bob.userId, limit: 20, offset: 0).isEmpty)
+        // Bob cannot attach his alias to Alice's mailbox.
+        #expect(throws: StoreError.self) {
+            try store.createAlias(userId: bob.userId, email: "b@veil.test", mailboxIds: [alice.mailboxId])
+        }
+    }
+
+    @Test func extraMailboxesFollowThePrimary() throws {
+        let store = try TestDatabase().open()
+        let owner = try userWithMailbox(store)
+        let extra = try store.pool.write { db -> Int64 in
+            var mailbox = Mailbox(userId: owner.userId, email: "b@example.com", verified: true, createdAt: Date())
+            try mailbox.insert(db)
+            return try #require(mailbox.id)
+        }
+        let alias = try store.createAlias(userId: owner.userId, email: "two@veil.test", mailboxIds: [extra, owner.mailboxId])
+        #expect(try store.mailboxes(ofAlias: alias).map(\.email) == ["b@example.com", "me@example.com"])
+    }
+
+    @Test func contactsGetUniqueReverseAliasesAndAreFoundAgain() throws {
+        let store = try TestDatabase().open()
+        let owner = try userWithMailbox(store)
+        let alias = try store.createAlias(userId: owner.userId, email: "a@veil.test", mailboxIds: [owner.mailboxId])
+        let (contact, existed) = try store.findOrCreateContact(
+            alias: alias, websiteEmail: "First@Example.com", name: "First", reverseAliasDomain: "veil.test", includeSender: true)
+        #expect(!existed)
+        #expect(contact.replyEmail.hasPrefix("first_at_example_com_"))
+        #expect(contact.replyEmail.hasSuffix("@veil.test"))
+        let again = try store.findOrCreateContact(
+            alias: alias, websiteEmail: "first@example.com", name: "First Last", reverseAliasDomain: "veil.test", includeSender: true)
+        #expect(again.existed)
+        #expect(again.contact.id == contact.id)
+        #expect(again.contact.name == "First Last")
+        #expect(try store.contact(reverseAlias: contact.replyEmail.uppercased())?.id == contact.id)
+        #expect(try store.isAddressTaken(contact.replyEmail))
+    }
+
+    @Test func countersAndLatestActivityFollowTheLogs() throws {
+        let store = try TestDatabase().open()
+        let owner = try userWithMailbox(store)
+        let alias = try store.createAlias(userId: owner.userId, email: "a@veil.test", mailboxIds: [owner.mailboxId],
+                                          now: Date(timeIntervalSince1970: 100))
+        let aliasId = try #require(alias.id)
+        let contact = try store.findOrCreateContact(alias: alias, websiteEmail: "c@example.com", name: nil,
+                                                    reverseAliasDomain: "veil.test", includeSender: false).contact
+        let at = { (t: Int) in Date(timeIntervalSince1970: TimeInterval(t)) }
+        try store.insertEmailLog(EmailLog(userId: owner.userId, aliasId: aliasId, contactId: contact.id, mailboxId: owner.mailboxId, createdAt: at(200)))
+        try store.insertEmailLog(EmailLog(userId: owner.userId, aliasId: aliasId, contactId: contact.id, mailboxId: nil, blocked: true, createdAt: at(300)))
+        let reply = try store.insertEmailLog(EmailLog(userId: owner.userId, aliasId: aliasId, contactId: contact.id,
+                                                      mailboxId: owner.mailboxId, isReply: true, createdAt: at(400)))
+        var current = try #require(try store.alias(email: "a@veil.test"))
+        #expect((current.nbForward, current.nbBlock, current.nbReply) == (1, 1, 1))
+        #expect(current.latestEmailLogId == reply.id)
+        #expect(current.lastActivityAt == at(400))
+        #expect(try store.contact(reverseAlias: contact.replyEmail)?.lastEmailSentAt == at(400))
+        try store.pool.write { db in _ = try EmailLog.deleteOne(db, key: reply.id) }
+        current = try #require(try store.alias(email: "a@veil.test"))
+        #expect(current.nbReply == 0)
+        #expect(current.latestEmailLogId == reply.id.map { $0 - 1 })
+        #expect(try store.contact(reverseAlias: contact.replyEmail)?.lastEmailSentAt == nil)
+        let logs = try store.emailLogs(aliasId: aliasId, userId: owner.userId, limit: 20, offset: 0)
+        #expect(logs.map(\.action) == [.block, .forward])
+    }
+}
+
+@Suite struct OneTimeCodeStoreTests {
+    /// A store with users 1…`count`.
+    func storeWithUsers(_ count: Int) throws -> Store {
+        let store = try TestDatabase().open()
+        for index in 1...count {
+            _ = try store.createUser(email: "u\(index)@example.com", name: nil, passwordHash: nil, activated: false, isPremium: false)
+        }
+        return store
+    }
+
+    @Test func activationCodeAllowsThreeTriesAndStoresOnlyAHash() throws {
+        let store = try storeWithUsers(1)
+        let code = try store.issueCode(purpose: .accountActivation, policy: .activation, userId: 1, recipient: "me@example.com")
+        let hashes = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT code_hash FROM one_time_codes") }
+        #expect(hashes.count == 1 && hashes[0] != code && !hashes[0].contains(code))
+        let wrong = code == "000000" ? "111111" : "000000"
+        #expect(try store.attemptCode(wrong, purpose: .accountActivation, policy: .activation, userId: 1) == .wrong(triesLeft: 2))
+        #expect(try store.attemptCode(wrong, purpose: .accountActivation, policy: .activation, userId: 1) == .wrong(triesLeft: 1))
+        #expect(try store.attemptCode(wrong, purpose: .accountActivation, policy: .activation, userId: 1) == .exhausted)
+        #expect(try store.attemptCode(code, purpose: .accountActivation, policy: .activation, userId: 1) == nil)
+        #expect(try store.codes(userId: 1).map(\.status) == [.failed])
+    }
+
+    @Test func aNewCodeCancelsThePendingOne() throws {
+        let store = try storeWithUsers(7)
+        let first = try store.issueCode(purpose: .accountActivation, policy: .activation, userId: 7, recipient: "x@example.com")
+        let second = try store.issueCode(purpose: .accountActivation, policy: .activation, userId: 7, recipient: "x@example.com")
+        #expect(try store.codes(userId: 7).map(\.status) == [.pending, .canceled])
+        if first != second {
+            #expect(try store.attemptCode(first, purpose: .accountActivation, policy: .activation, userId: 7) == .wrong(triesLeft: 2))
+        }
+        #expect(try store.attemptCode(second, purpose: .accountActivation, policy: .activation, userId: 7) == .verified)
+        #expect(try store.codes(userId: 7).first?.verifiedAt != nil)
+    }
+
+    @Test func linksAreRedeemedOnceAndExpire() throws {
+        let store = try storeWithUsers(3)
+        let now = Date(timeIntervalSince1970: 1_000_000)
+        let token = try store.issueCode(purpose: .mailboxVerification, policy: .link, userId: 3, mailboxId: nil,
+                                        channel: .link, recipient: "new@example.com", now: now)
+        #expect(try store.redeemLink(token, purpose: .mailboxVerification, now: now)?.userId == 3)
+        #expect(try store.redeemLink(token, purpose: .mailboxVerification, now: now) == nil)
+        let late = try store.issueCode(purpose: .passwordReset, policy: .passwordReset, userId: 3, channel: .link,
+                                       recipient: "me@example.com", now: now)
+        #expect(try store.redeemLink(late, purpose: .passwordReset, now: now.addingTimeInterval(3_601)) == nil)
+        #expect(try store.codes(userId: 3, purpose: .passwordReset).first?.status == .expired)
+    }
+}
+
+@Suite struct ConcurrencyTests {
+    /// Two independent connections pools — as the API and the SMTP daemon have — write the same
+    /// file at once. The busy timeout makes them take turns; no "database is locked" reaches us.
+    @Test func twoWritersNeverSeeDatabaseIsLocked() async throws {
+        let database = TestDatabase()
+        let api = try database.open()
+        let smtpd = try database.open()
+        let owner = try api.createUser(email: "me@example.com", name: nil, passwordHash: nil, activated: true, isPremium: true)
+        let userId = try #require(owner.id), mailboxId = try #require(owner.defaultMailboxId)
+        let alias = try api.createAlias(userId: userId, email: "busy@veil.test", mailboxIds: [mailboxId])
+        let aliasId = try #require(alias.id)
+        let perWriter = 300
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for index in 0..<perWriter {
+                    _ = try api.createAlias(userId: userId, email: "a\(index)@veil.test", mailboxIds: [mailboxId])
+                }
+            }
+            group.addTask {
+                for _ in 0..<perWriter {
+                    try smtpd.insertEmailLog(EmailLog(userId: userId, aliasId: aliasId, contactId: nil, mailboxId: mailboxId,
+                                                      createdAt: Date()))
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try api.aliasCount(userId: userId) == perWriter + 1)
+        #expect(try smtpd.alias(email: "busy@veil.test")?.nbForward == perWriter)
+        #expect(try api.integrityCheck() == "ok")
+    }
+}
