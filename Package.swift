@@ -66,6 +66,6 @@ let package = Package(
         ),
         .testTarget(name: "VeilCoreTests", dependencies: ["VeilCore"], swiftSettings: strictSettings),
         .testTarget(name: "VeilStoreTests", dependencies: ["VeilStore", "VeilCore"], swiftSettings: strictSettings),
-        .testTarget(name: "VeilCLITests", dependencies: ["veil"], swiftSettings: strictSettings),
+        .testTarget(name: "VeilCLITests", dependencies: ["veil", "VeilStore", "VeilCore"], swiftSettings: strictSettings),
     ]
 )
