@@ -20,6 +20,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Domain types and pure rules. No I/O.
@@ -53,11 +57,49 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // SMTP protocol: the outbound relay client (server to come). Knows nothing about aliases.
+        .target(
+            name: "VeilSMTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Test helpers that need real sockets (an SMTP sink on loopback). Used by tests only.
+        .target(
+            name: "VeilTestSupport",
+            dependencies: [
+                "VeilSMTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The SimpleLogin-compatible REST API.
+        .target(
+            name: "VeilAPI",
+            dependencies: [
+                "VeilCore",
+                "VeilStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "veil",
             dependencies: [
                 "VeilCore",
                 "VeilStore",
+                "VeilSMTP",
+                "VeilAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -66,6 +108,15 @@ let package = Package(
         ),
         .testTarget(name: "VeilCoreTests", dependencies: ["VeilCore"], swiftSettings: strictSettings),
         .testTarget(name: "VeilStoreTests", dependencies: ["VeilStore", "VeilCore"], swiftSettings: strictSettings),
+        .testTarget(name: "VeilSMTPTests", dependencies: ["VeilSMTP", "VeilTestSupport", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")], swiftSettings: strictSettings),
+        .testTarget(
+            name: "VeilAPITests",
+            dependencies: [
+                "VeilAPI", "VeilStore", "VeilCore", "VeilSMTP", "VeilTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "VeilCLITests", dependencies: ["veil", "VeilStore", "VeilCore"], swiftSettings: strictSettings),
     ]
 )

@@ -63,3 +63,29 @@ public enum EmailAddress {
         return !(labels.last?.allSatisfy(\.isNumber) ?? true)
     }
 }
+
+/// `"Display Name <addr@x.com>"` or a bare `addr@x.com`, as people type a correspondent.
+public struct NamedAddress: Sendable, Equatable {
+    public var name: String?
+    public var address: String
+
+    public init(name: String?, address: String) {
+        self.name = name
+        self.address = address
+    }
+
+    public static func parse(_ raw: String) -> NamedAddress? {
+        let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else { return nil }
+        if let open = text.lastIndex(of: "<"), text.hasSuffix(">") {
+            let address = text[text.index(after: open)..<text.index(before: text.endIndex)]
+                .trimmingCharacters(in: .whitespaces)
+            var name = text[..<open].trimmingCharacters(in: .whitespaces)
+            if name.hasPrefix("\""), name.hasSuffix("\""), name.count >= 2 { name = String(name.dropFirst().dropLast()) }
+            guard !address.isEmpty, !address.contains("<"), !address.contains(" ") else { return nil }
+            return NamedAddress(name: name.isEmpty ? nil : name, address: address)
+        }
+        guard !text.contains(" "), !text.contains("<"), !text.contains(">") else { return nil }
+        return NamedAddress(name: nil, address: text)
+    }
+}

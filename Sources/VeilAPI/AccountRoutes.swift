@@ -1,0 +1,126 @@
+import Foundation
+import Hummingbird
+import NIOPosix
+import VeilCore
+import VeilStore
+
+/// The signed-in user's account: info, keys, sudo, deletion, stats (spec/api.md §3).
+struct AccountRoutes {
+    let services: APIServices
+    let publicURL: String
+    var store: Store { services.store }
+    static let sudoLifetime: TimeInterval = 300
+
+    func register(on group: RouterGroup<APIContext>) {
+        group.get("user_info") { _, context in try userInfo(context) }
+        group.patch("user_info") { request, context in try await updateUserInfo(request, context) }
+        group.get("user/profile_picture") { _, context in try profilePicture(context) }
+        group.post("api_key") { request, context in try await createApiKey(request, context) }
+        group.get("logout") { _, _ in Response.json(["msg": "User is logged out"]) }
+        group.patch("sudo") { request, context in try await sudo(request, context) }
+        group.delete("user") { _, context in try deleteUser(context) }
+        group.get("stats") { _, context in try stats(context) }
+    }
+
+    func userInfoJSON(_ user: User, userId: Int64) throws -> JSON {
+        let now = Date()
+        let inTrial = !user.isPremium && user.inTrial(at: now)
+        let picture = try store.profilePicture(userId: userId) != nil
+        return [
+            "name": .string(user.name ?? ""),
+            "email": .string(user.email),
+            "is_premium": .bool(user.isPremium || inTrial),
+            "in_trial": .bool(inTrial),
+            "trial_end_timestamp": inTrial ? (user.trialEnd.map(APIDate.timestamp) ?? .null) : .null,
+            "max_alias_free_plan": .int(Int64(services.configuration.quota.limit(for: user) ?? services.configuration.quota.freeLimit)),
+            "connected_proton_address": .null,
+            "can_create_reverse_alias": .bool(user.isPremium || inTrial || !user.cannotCreateContacts
+                                                || !services.configuration.disableCreateContactsForFree),
+            "profile_picture_url": picture ? .string(publicURL + "/api/user/profile_picture?u=\(userId)&v=\(user.createdAt.timeIntervalSince1970)") : .null,
+        ]
+    }
+
+    func userInfo(_ context: APIContext) throws -> Response {
+        let (user, userId) = try context.requireUser()
+        return .json(try userInfoJSON(user, userId: userId))
+    }
+
+    func updateUserInfo(_ request: Request, _ context: APIContext) async throws -> Response {
+        var request = request
+        let (_, userId) = try context.requireUser()
+        let body = try await request.optionalObject(context: context)
+        if let name = body["name"] {
+            guard name.isNull || name.string != nil else { throw APIError.badRequest("request body does not follow the required format") }
+            _ = try store.updateUser(id: userId) { $0.name = cleanName(name.string) }
+        }
+        if let picture = body["profile_picture"] {
+            if picture.isNull {
+                try store.setProfilePicture(userId: userId, data: nil, type: nil)
+            } else {
+                guard let text = picture.string, let data = Data(base64Encoded: text, options: .ignoreUnknownCharacters),
+                      let type = ImageType.detect(data)
+                else { throw APIError.badRequest("Unsupported image format") }
+                try store.setProfilePicture(userId: userId, data: data, type: type)
+            }
+        }
+        guard let user = try store.user(id: userId) else { throw APIError(.unauthorized, "Wrong api key") }
+        return .json(try userInfoJSON(user, userId: userId))
+    }
+
+    func profilePicture(_ context: APIContext) throws -> Response {
+        let (_, userId) = try context.requireUser()
+        guard let picture = try store.profilePicture(userId: userId) else { throw APIError(.notFound, "No profile picture") }
+        return Response(status: .ok, headers: [.contentType: picture.type], body: .init(byteBuffer: ByteBuffer(bytes: picture.data)))
+    }
+
+    func requireSudo(_ context: APIContext) throws {
+        guard let until = context.apiKey?.sudoUntil, until > Date() else { throw APIError.needSudo }
+    }
+
+    func createApiKey(_ request: Request, _ context: APIContext) async throws -> Response {
+        var request = request
+        let (_, userId) = try context.requireUser()
+        try requireSudo(context)
+        let body = try await request.requiredObject(context: context)
+        let device = body["device"]?.string ?? "api"
+        return .json(["api_key": .string(try store.createApiKey(userId: userId, name: device))], status: .created)
+    }
+
+    func sudo(_ request: Request, _ context: APIContext) async throws -> Response {
+        var request = request
+        let (user, userId) = try context.requireUser()
+        guard await services.rateLimiter.allow("sudo:\(userId)", limits: [(5, .seconds(60))]) else { throw APIError.rateLimited }
+        let password = try await request.optionalObject(context: context)["password"]?.string ?? ""
+        let hash = user.passwordHash ?? PasswordRule.decoyHash
+        let valid = try await NIOThreadPool.singleton.runIfActive { PasswordRule.verify(password, hash: hash) }
+        guard valid, user.passwordHash != nil, let keyId = context.apiKey?.id else { throw APIError(.forbidden, "Invalid password") }
+        try store.setSudo(keyId: keyId, until: Date().addingTimeInterval(Self.sudoLifetime))
+        return .json(["ok": true])
+    }
+
+    func deleteUser(_ context: APIContext) throws -> Response {
+        let (_, userId) = try context.requireUser()
+        try requireSudo(context)
+        try store.scheduleDeletion(userId: userId, at: Date())
+        return .json(["ok": true])
+    }
+
+    func stats(_ context: APIContext) throws -> Response {
+        let (_, userId) = try context.requireUser()
+        let stats = try store.stats(userId: userId)
+        return .json(["nb_alias": .int(Int64(stats.aliases)), "nb_forward": .int(Int64(stats.forward)),
+                      "nb_reply": .int(Int64(stats.reply)), "nb_block": .int(Int64(stats.block))])
+    }
+}
+
+/// Recognises the image formats a profile picture may have, by their magic bytes.
+enum ImageType {
+    static func detect(_ data: Data) -> String? {
+        let bytes = Array(data.prefix(12))
+        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "image/png" }
+        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return "image/jpeg" }
+        if bytes.starts(with: Array("GIF87a".utf8)) || bytes.starts(with: Array("GIF89a".utf8)) { return "image/gif" }
+        if bytes.count >= 12, bytes.starts(with: Array("RIFF".utf8)), Array(bytes[8..<12]) == Array("WEBP".utf8) { return "image/webp" }
+        return nil
+    }
+}

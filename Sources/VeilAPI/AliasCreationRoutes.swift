@@ -1,0 +1,228 @@
+import Foundation
+import Hummingbird
+import VeilCore
+import VeilStore
+
+/// `GET /api/v5|v4/alias/options`, `POST /api/v3|v2/alias/custom/new`, `POST /api/alias/random/new`
+/// (spec/api.md §4).
+struct AliasCreationRoutes {
+    let services: APIServices
+    var store: Store { services.store }
+
+    func register(on group: RouterGroup<APIContext>) {
+        group.get("v5/alias/options") { request, context in try options(request, context, legacy: false) }
+        group.get("v4/alias/options") { request, context in try options(request, context, legacy: true) }
+        group.post("v3/alias/custom/new") { request, context in try await customNew(request, context, legacy: false) }
+        group.post("v2/alias/custom/new") { request, context in try await customNew(request, context, legacy: true) }
+        group.post("alias/random/new") { request, context in try await randomNew(request, context) }
+    }
+
+    struct Suffix {
+        var suffix: String
+        var isCustom: Bool
+        var isPremium: Bool
+        var customDomainId: Int64?
+    }
+
+    /// The suffixes offered to a user, in SimpleLogin's order (§4.1).
+    func suffixes(for user: User, userId: Int64) throws -> [Suffix] {
+        var custom: [Suffix] = []
+        for domain in try store.verifiedCustomDomains(userId: userId) {
+            var entries: [Suffix] = []
+            if domain.randomPrefixGeneration {
+                let part = RandomAliasGenerator.suffixPart(user.randomAliasSuffix, customDomain: true)
+                entries.append(Suffix(suffix: "." + part + "@" + domain.domain, isCustom: true, isPremium: false, customDomainId: domain.id))
+            }
+            entries.append(Suffix(suffix: "@" + domain.domain, isCustom: true, isPremium: false, customDomainId: domain.id))
+            if domain.id == user.defaultCustomDomainId { custom.insert(contentsOf: entries, at: 0) } else { custom += entries }
+        }
+        var builtIn: [Suffix] = []
+        for domain in services.builtInDomains(for: user) {
+            let part = RandomAliasGenerator.suffixPart(user.randomAliasSuffix, customDomain: false)
+            let entry = Suffix(suffix: "." + part + "@" + domain, isCustom: false,
+                               isPremium: services.configuration.premiumAliasDomains.contains(domain), customDomainId: nil)
+            if domain == user.randomAliasDefaultDomain, user.defaultCustomDomainId == nil { builtIn.insert(entry, at: 0) } else { builtIn.append(entry) }
+        }
+        return custom + builtIn
+    }
+
+    func options(_ request: Request, _ context: APIContext, legacy: Bool) throws -> Response {
+        let (user, userId) = try context.requireUser()
+        let hostname = request.query("hostname").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let suggestion = hostname.isEmpty ? "" : AliasPrefix.suggestion(forHostname: hostname)
+        let now = Date()
+        let offered = try suffixes(for: user, userId: userId)
+        var members: [(String, JSON)] = [
+            ("can_create", .bool(try services.canCreateAlias(user, userId: userId))),
+            ("prefix_suggestion", .string(suggestion)),
+        ]
+        if legacy {
+            members.append(("suffixes", .array(offered.map {
+                [.string($0.suffix), .string(services.suffixSigner.sign($0.suffix, at: now))]
+            })))
+        } else {
+            members.append(("suffixes", .array(offered.map {
+                ["suffix": .string($0.suffix), "signed_suffix": .string(services.suffixSigner.sign($0.suffix, at: now)),
+                 "is_custom": .bool($0.isCustom), "is_premium": .bool($0.isPremium)]
+            })))
+        }
+        if !hostname.isEmpty, let used = try store.aliasUsed(onHostname: hostname, userId: userId) {
+            members.append(("recommendation", ["alias": .string(used.email), "hostname": .string(hostname)]))
+        }
+        return .json(.object(members))
+    }
+
+    func limitCreation(_ context: APIContext, userId: Int64) async throws {
+        guard await services.rateLimiter.allow("alias-create:\(userId)", limits: RateLimiter.aliasCreation) else {
+            throw APIError.rateLimited
+        }
+    }
+
+    func customNew(_ request: Request, _ context: APIContext, legacy: Bool) async throws -> Response {
+        var request = request
+        let (user, userId) = try context.requireUser()
+        try await limitCreation(context, userId: userId)
+        guard try services.canCreateAlias(user, userId: userId) else { throw APIError.badRequest(services.quotaMessage(user)) }
+        let body: JSON
+        do {
+            guard let parsed = try await request.jsonBody(context: context) else { throw APIError.emptyBody }
+            body = parsed
+        } catch is JSON.ParseError {
+            throw APIError.badRequest("request body does not follow the required format")
+        }
+        if body.isObject, body.keys.isEmpty { throw APIError.emptyBody }
+        let rawPrefix: String, signedSuffix: String
+        if legacy {
+            guard let prefix = body["alias_prefix"]?.string, !prefix.isEmpty else { throw APIError.badRequest("invalid value for alias_prefix") }
+            guard let suffix = body["signed_suffix"]?.string, !suffix.isEmpty else { throw APIError.badRequest("invalid value for signed_suffix") }
+            (rawPrefix, signedSuffix) = (prefix, suffix)
+        } else {
+            guard body.isObject, let prefix = body["alias_prefix"]?.string, let suffix = body["signed_suffix"]?.string else {
+                throw APIError.badRequest("request body does not follow the required format")
+            }
+            (rawPrefix, signedSuffix) = (prefix, suffix)
+        }
+        let prefix = AliasPrefix.normalize(rawPrefix)
+        guard AliasPrefix.isValid(prefix) else { throw APIError.badRequest("alias prefix invalid format or too long") }
+
+        var mailboxIds: [Int64]
+        if legacy {
+            guard let defaultMailbox = user.defaultMailboxId else { throw APIError.badRequest("Errors with Mailbox") }
+            mailboxIds = [defaultMailbox]
+        } else {
+            mailboxIds = try parseMailboxIds(body["mailbox_ids"])
+            guard !mailboxIds.isEmpty else { throw APIError.badRequest("At least one mailbox must be selected") }
+            for id in mailboxIds where try store.verifiedMailbox(id: id, userId: userId) == nil {
+                throw APIError.badRequest("Errors with Mailbox")
+            }
+        }
+
+        let suffix: String
+        do {
+            suffix = try services.suffixSigner.verify(signedSuffix, now: Date())
+        } catch .malformed {
+            throw APIError.badRequest("Tampered suffix")
+        } catch {
+            throw APIError(.preconditionFailed, "Alias creation time is expired, please retry")
+        }
+        guard let at = suffix.firstIndex(of: "@") else { throw APIError.badRequest("wrong alias prefix or suffix") }
+        let suffixDomain = String(suffix[suffix.index(after: at)...]).lowercased()
+        var customDomainId: Int64?
+        if services.builtInDomains(for: user).contains(suffixDomain) {
+            guard suffix.hasPrefix(".") else { throw APIError.badRequest("wrong alias prefix or suffix") }
+        } else if let custom = try store.verifiedCustomDomains(userId: userId).first(where: { $0.domain == suffixDomain }) {
+            customDomainId = custom.id
+        } else {
+            throw APIError.badRequest("wrong alias prefix or suffix")
+        }
+
+        let email = (prefix + suffix).lowercased()
+        if try store.isAddressTaken(email) { throw APIError(.conflict, "alias \(email) already exists") }
+        if email.contains("..") { throw APIError.badRequest("2 consecutive dot signs aren't allowed in an email address") }
+        guard EmailAddress.isValid(email) else {
+            throw APIError.badRequest(legacy ? "Email is not valid" : "Email alias is invalid")
+        }
+        let name = legacy ? nil : cleanName(body["name"]?.string)
+        let alias: Alias
+        do {
+            alias = try store.createAlias(userId: userId, email: email, mailboxIds: mailboxIds, customDomainId: customDomainId,
+                                          name: name, note: body["note"]?.string)
+        } catch StoreError.conflict {
+            throw APIError(.conflict, "alias \(email) already exists")
+        }
+        return try created(alias, user: user, userId: userId, hostname: request.query("hostname"))
+    }
+
+    func randomNew(_ request: Request, _ context: APIContext) async throws -> Response {
+        var request = request
+        let (user, userId) = try context.requireUser()
+        try await limitCreation(context, userId: userId)
+        guard try services.canCreateAlias(user, userId: userId) else { throw APIError.badRequest(services.quotaMessage(user)) }
+        let note = try await request.optionalObject(context: context)["note"]?.string
+        let scheme: AliasGenerator
+        if let mode = request.query("mode") {
+            guard let parsed = AliasGenerator(rawValue: mode) else { throw APIError.badRequest("\(mode) must be either word or uuid") }
+            scheme = parsed
+        } else {
+            scheme = user.aliasGenerator
+        }
+        let hostname = request.query("hostname").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.flatMap { $0.isEmpty ? nil : $0 }
+        guard let mailboxId = user.defaultMailboxId else { throw APIError.badRequest("Errors with Mailbox") }
+
+        // One-click alias named after the website, when the user wants it and it is free or already theirs.
+        if let hostname, user.includeWebsiteInOneClickAlias {
+            let prefix = AliasPrefix.suggestion(forHostname: hostname)
+            if AliasPrefix.isValid(prefix), let first = try suffixes(for: user, userId: userId).first {
+                let candidate = (prefix + first.suffix).lowercased()
+                if let existing = try store.alias(email: candidate) {
+                    if existing.userId == userId, existing.trashedAt == nil,
+                       try store.hostnames(aliasId: existing.id ?? 0).contains(hostname) {
+                        return try created(existing, user: user, userId: userId, hostname: nil)
+                    }
+                } else if try !store.isAddressTaken(candidate), EmailAddress.isValid(candidate),
+                          let alias = try? store.createAlias(userId: userId, email: candidate, mailboxIds: [mailboxId],
+                                                             customDomainId: first.customDomainId, note: note) {
+                    return try created(alias, user: user, userId: userId, hostname: hostname)
+                }
+            }
+        }
+
+        let (domain, customDomainId) = try services.defaultRandomDomain(for: user, userId: userId)
+        for _ in 0..<RandomAliasGenerator.maxAttempts {
+            guard let email = try RandomAliasGenerator.address(scheme, domain: domain, isTaken: store.isAddressTaken) else { break }
+            do {
+                let alias = try store.createAlias(userId: userId, email: email, mailboxIds: [mailboxId],
+                                                  customDomainId: customDomainId, note: note)
+                return try created(alias, user: user, userId: userId, hostname: hostname)
+            } catch StoreError.conflict {
+                continue
+            }
+        }
+        throw APIError(.serviceUnavailable, "Cannot generate a free alias, please retry")
+    }
+
+    func created(_ alias: Alias, user: User, userId: Int64, hostname: String?) throws -> Response {
+        guard let aliasId = alias.id, let view = try store.aliasView(id: aliasId, userId: userId) else {
+            throw APIError(.serviceUnavailable, "alias vanished")
+        }
+        if let hostname, !hostname.isEmpty { try store.recordHostname(hostname.lowercased(), aliasId: aliasId, userId: userId) }
+        return .json(Serialize.createdAlias(view, format: user.senderFormat), status: .created)
+    }
+}
+
+/// `mailbox_ids` as integers or digit strings (the Raycast extension sends strings).
+func parseMailboxIds(_ value: JSON?) throws -> [Int64] {
+    guard let items = value?.array else { throw APIError.badRequest("mailbox_ids must be an array of id") }
+    return try items.map { item in
+        if let id = item.int { return id }
+        if let text = item.string, let id = Int64(text) { return id }
+        throw APIError.badRequest("Errors with Mailbox")
+    }
+}
+
+/// Names lose their line breaks; empty means none.
+func cleanName(_ name: String?) -> String? {
+    guard let name else { return nil }
+    let cleaned = name.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\n", with: "")
+    return cleaned.isEmpty ? nil : cleaned
+}

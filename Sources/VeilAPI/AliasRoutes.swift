@@ -1,0 +1,182 @@
+import Foundation
+import Hummingbird
+import VeilCore
+import VeilStore
+
+/// Listing and managing aliases, their activities and contacts (spec/api.md §5).
+struct AliasRoutes {
+    let services: APIServices
+    var store: Store { services.store }
+
+    func register(on group: RouterGroup<APIContext>) {
+        group.get("v2/aliases") { request, context in try await listV2(request, context) }
+        group.post("v2/aliases") { request, context in try await listV2(request, context) }
+        group.get("aliases") { request, context in try await listV1(request, context) }
+        group.post("aliases") { request, context in try await listV1(request, context) }
+        group.get("aliases/:alias_id") { _, context in try get(context) }
+        group.delete("aliases/:alias_id") { _, context in try delete(context) }
+        group.patch("aliases/:alias_id") { request, context in try await update(request, context) }
+        group.put("aliases/:alias_id") { request, context in try await update(request, context) }
+        group.post("aliases/:alias_id/toggle") { _, context in try toggle(context) }
+        group.get("aliases/:alias_id/activities") { request, context in try activities(request, context) }
+        group.get("aliases/:alias_id/contacts") { request, context in try contacts(request, context) }
+        group.post("aliases/:alias_id/contacts") { request, context in try await createContact(request, context) }
+        group.delete("contacts/:contact_id") { _, context in try deleteContact(context) }
+        group.post("contacts/:contact_id/toggle") { _, context in try toggleContact(context) }
+    }
+
+    /// The alias if it is the caller's; 403 `Forbidden` otherwise (missing ids are not told apart).
+    func ownedAlias(_ context: APIContext) throws -> (Alias, User, Int64) {
+        let (user, userId) = try context.requireUser()
+        guard let alias = try store.alias(id: try context.pathId("alias_id"), userId: userId) else { throw APIError.forbidden }
+        return (alias, user, userId)
+    }
+
+    func listV2(_ request: Request, _ context: APIContext) async throws -> Response {
+        var request = request
+        let (user, userId) = try context.requireUser()
+        let page = try request.pageId()
+        let filter: AliasFilter = request.hasQuery("pinned") ? .pinned
+            : request.hasQuery("disabled") ? .disabled : request.hasQuery("enabled") ? .enabled : .all
+        let query = try await request.optionalObject(context: context)["query"]?.string
+        let views = try store.aliasPage(userId: userId, page: page, filter: filter, query: query)
+        return .json(["aliases": .array(views.map { Serialize.alias($0, format: user.senderFormat) })])
+    }
+
+    func listV1(_ request: Request, _ context: APIContext) async throws -> Response {
+        var request = request
+        let (_, userId) = try context.requireUser()
+        let page = try request.pageId()
+        let query = try await request.optionalObject(context: context)["query"]?.string
+        return .json(["aliases": .array(try store.aliasPageV1(userId: userId, page: page, query: query).map(Serialize.aliasV1))])
+    }
+
+    func get(_ context: APIContext) throws -> Response {
+        let (user, userId) = try context.requireUser()
+        let id = try context.pathId("alias_id")
+        guard let view = try store.aliasView(id: id, userId: userId) else {
+            throw try store.aliasExists(id: id) ? APIError.forbidden : APIError.badRequest("Unknown error")
+        }
+        return .json(Serialize.alias(view, format: user.senderFormat))
+    }
+
+    func delete(_ context: APIContext) throws -> Response {
+        let (alias, _, userId) = try ownedAlias(context)
+        guard let id = alias.id, try store.trashAlias(id: id, userId: userId) else { throw APIError.forbidden }
+        return .json(["deleted": true])
+    }
+
+    func toggle(_ context: APIContext) throws -> Response {
+        let (alias, _, userId) = try ownedAlias(context)
+        guard let id = alias.id, let updated = try store.updateAlias(id: id, userId: userId, { $0.enabled.toggle() }) else {
+            throw APIError.forbidden
+        }
+        return .json(["enabled": .bool(updated.enabled)])
+    }
+
+    func update(_ request: Request, _ context: APIContext) async throws -> Response {
+        var request = request
+        let body = try await request.requiredObject(context: context)
+        let (alias, _, userId) = try ownedAlias(context)
+        guard let aliasId = alias.id else { throw APIError.forbidden }
+        var name: String?? = nil
+        if let value = body["name"] {
+            guard value.isNull || value.string != nil else { throw APIError.badRequest("request body does not follow the required format") }
+            let cleaned = cleanName(value.string)
+            if let cleaned, cleaned.count > 128 { throw APIError.badRequest("Name can't be longer than 128 characters") }
+            name = .some(cleaned)
+        }
+        var mailboxIds: [Int64]?
+        if let single = body["mailbox_id"] {
+            guard let id = single.int, try store.verifiedMailbox(id: id, userId: userId) != nil else { throw APIError.forbidden.asBadRequest }
+            mailboxIds = [id] + (try store.mailboxes(ofAlias: alias).compactMap(\.id).filter { $0 != alias.mailboxId && $0 != id })
+        }
+        if let list = body["mailbox_ids"] {
+            guard let items = list.array else { throw APIError.badRequest("Invalid mailbox_id") }
+            let ids = try items.map { item -> Int64 in
+                if let id = item.int { return id }
+                throw APIError.badRequest("Invalid mailbox_id")
+            }
+            guard !ids.isEmpty else { throw APIError.badRequest("Must choose at least one mailbox") }
+            guard ids.count <= 20 else { throw APIError.badRequest("Too many mailboxes") }
+            mailboxIds = ids
+        }
+        if let mailboxIds, try !store.setAliasMailboxes(aliasId: aliasId, userId: userId, mailboxIds: mailboxIds) {
+            throw APIError.forbidden.asBadRequest
+        }
+        _ = try store.updateAlias(id: aliasId, userId: userId) { alias in
+            if let note = body["note"] { alias.note = note.string }
+            if let name { alias.name = name }
+            if let disablePgp = body["disable_pgp"]?.bool { alias.disablePgp = disablePgp }
+            if let pinned = body["pinned"]?.bool { alias.pinned = pinned }
+        }
+        return .json(["ok": true])
+    }
+
+    func activities(_ request: Request, _ context: APIContext) throws -> Response {
+        let page = try request.pageId()
+        let (alias, user, _) = try ownedAlias(context)
+        guard let aliasId = alias.id else { throw APIError.forbidden }
+        let items: [JSON] = try store.activities(aliasId: aliasId, page: page).map { log, contact in
+            let contactEmail = contact?.websiteEmail ?? ""
+            let incoming = !log.isReply
+            return [
+                "action": .string(log.action.rawValue),
+                "from": .string(incoming ? contactEmail : alias.email),
+                "to": .string(incoming ? alias.email : contactEmail),
+                "timestamp": APIDate.timestamp(log.createdAt),
+                "reverse_alias": .string(contact.map { Serialize.reverseAliasDisplay($0, format: user.senderFormat) } ?? ""),
+                "reverse_alias_address": .string(contact?.replyEmail ?? ""),
+            ]
+        }
+        return .json(["activities": .array(items)])
+    }
+
+    func contacts(_ request: Request, _ context: APIContext) throws -> Response {
+        let page = try request.pageId()
+        let (user, userId) = try context.requireUser()
+        let id = try context.pathId("alias_id")
+        guard let alias = try store.alias(id: id, userId: userId), let aliasId = alias.id else {
+            throw try store.aliasExists(id: id) ? APIError.forbidden : APIError(.notFound, "No such alias")
+        }
+        let contacts = try store.contactPage(aliasId: aliasId, page: page)
+        return .json(["contacts": .array(contacts.map { Serialize.contact($0, format: user.senderFormat) })])
+    }
+
+    func createContact(_ request: Request, _ context: APIContext) async throws -> Response {
+        var request = request
+        let body = try await request.requiredObject(context: context)
+        let (alias, user, _) = try ownedAlias(context)
+        if services.configuration.disableCreateContactsForFree, user.cannotCreateContacts, !user.isPremium {
+            throw APIError(.forbidden, "Please upgrade to premium to create reverse-alias")
+        }
+        guard let raw = body["contact"]?.string else { throw APIError.badRequest("request body does not follow the required format") }
+        if raw.trimmingCharacters(in: .whitespaces).isEmpty { throw APIError.badRequest("Empty address is not a valid email address") }
+        guard let parsed = NamedAddress.parse(raw), EmailAddress.isValid(parsed.address),
+              try store.contact(reverseAlias: parsed.address) == nil
+        else { throw APIError.badRequest("\(raw) is not a valid email address") }
+        let (contact, existed) = try store.findOrCreateContact(
+            alias: alias, websiteEmail: parsed.address, name: parsed.name,
+            reverseAliasDomain: services.configuration.emailDomain, includeSender: user.includeSenderInReverseAlias)
+        return .json(Serialize.contact(contact, format: user.senderFormat, existed: existed), status: existed ? .ok : .created)
+    }
+
+    func deleteContact(_ context: APIContext) throws -> Response {
+        let (_, userId) = try context.requireUser()
+        guard try store.deleteContact(id: try context.pathId("contact_id"), userId: userId) else { throw APIError.forbidden }
+        return .json(["deleted": true])
+    }
+
+    func toggleContact(_ context: APIContext) throws -> Response {
+        let (_, userId) = try context.requireUser()
+        guard let blocked = try store.toggleContactBlock(id: try context.pathId("contact_id"), userId: userId) else {
+            throw APIError.forbidden
+        }
+        return .json(["block_forward": .bool(blocked)])
+    }
+}
+
+extension APIError {
+    /// SimpleLogin answers some ownership failures with 400 and the text `Forbidden`.
+    var asBadRequest: APIError { APIError(.badRequest, message) }
+}

@@ -1,0 +1,215 @@
+import Crypto
+import Foundation
+import Hummingbird
+import NIOPosix
+import VeilCore
+import VeilStore
+
+/// Settings of account creation and sign-in.
+public struct AuthConfiguration: Sendable {
+    public var registrationOpen: Bool
+    /// New accounts from `/auth/register` get a trial of this length.
+    public var trialDays: Int
+    public var passwordCost: UInt8
+
+    public init(registrationOpen: Bool = true, trialDays: Int = 7, passwordCost: UInt8 = PasswordRule.defaultCost) {
+        self.registrationOpen = registrationOpen
+        self.trialDays = trialDays
+        self.passwordCost = passwordCost
+    }
+}
+
+/// `/api/auth/*`: unauthenticated account endpoints (spec/api.md §3).
+struct AuthRoutes {
+    let services: APIServices
+    let configuration: AuthConfiguration
+    let notifier: AccountMailer
+    var store: Store { services.store }
+    static let mfaKeyLifetime: TimeInterval = 900
+
+    func register(on group: RouterGroup<APIContext>) {
+        group.post("login") { request, context in try await login(request, context) }
+        group.post("mfa") { request, context in try await mfa(request, context) }
+        group.post("register") { request, context in try await registerUser(request, context) }
+        group.post("activate") { request, context in try await activate(request, context) }
+        group.post("reactivate") { request, context in try await reactivate(request, context) }
+        group.post("forgot_password") { request, context in try await forgotPassword(request, context) }
+        group.post("facebook") { request, context in try await social(request, context) }
+        group.post("google") { request, context in try await social(request, context) }
+    }
+
+    func limit(_ context: APIContext, _ endpoint: String, perMinute: Int) async throws {
+        let client = context.remoteAddress ?? "unknown"
+        guard await services.rateLimiter.allow("auth-\(endpoint):\(client)", limits: [(perMinute, .seconds(60))]) else {
+            throw APIError.rateLimited
+        }
+    }
+
+    func verifyPassword(_ password: String, hash: String?) async throws -> Bool {
+        let stored = hash ?? PasswordRule.decoyHash
+        let valid = try await NIOThreadPool.singleton.runIfActive { PasswordRule.verify(password, hash: stored) }
+        return valid && hash != nil
+    }
+
+    func findUser(_ rawEmail: String) throws -> User? {
+        let email = EmailAddress.sanitize(rawEmail)
+        if let user = try store.user(email: email) { return user }
+        let canonical = EmailAddress.canonical(email)
+        return canonical == email ? nil : try store.user(email: canonical)
+    }
+
+    // MARK: Login and MFA
+
+    func mfaKey(userId: Int64, now: Date) throws -> String {
+        let payload = "\(userId).\(Int64(now.timeIntervalSince1970))"
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: SymmetricKey(data: try store.secret(.mfaToken)))
+        return payload + "." + Base64URL.encode(Data(mac))
+    }
+
+    func userId(fromMFAKey key: String, now: Date) throws -> Int64? {
+        let parts = key.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let userId = Int64(parts[0]), let issued = Int64(parts[1]),
+              let signature = Base64URL.decode(parts[2]) else { return nil }
+        let payload = "\(parts[0]).\(parts[1])"
+        guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Data(payload.utf8),
+                                                     using: SymmetricKey(data: try store.secret(.mfaToken))),
+              now.timeIntervalSince1970 - TimeInterval(issued) <= Self.mfaKeyLifetime
+        else { return nil }
+        return userId
+    }
+
+    func login(_ request: Request, _ context: APIContext) async throws -> Response {
+        var request = request
+        try await limit(context, "login", perMinute: 10)
+        let body = try await request.requiredObject(context: context)
+        let password = body["password"]?.string ?? ""
+        let user = try body["email"]?.string.flatMap(findUser)
+        guard try await verifyPassword(password, hash: user?.passwordHash), let user, let userId = user.id else {
+            throw APIError.badRequest("Email or password incorrect")
+        }
+        if user.disabled { throw APIError.badRequest("Account disabled") }
+        if user.deleteOn != nil { throw APIError.badRequest("Account scheduled for deletion") }
+        if !user.activated { throw APIError(.unprocessableContent, "Account not activated") }
+        let mfa = try store.mfaSecret(userId: userId)
+        if user.fidoEnabled, mfa?.enabled != true {
+            throw APIError(.forbidden, "Currently we don't support FIDO on mobile yet")
+        }
+        if mfa?.enabled == true {
+            return .json(["name": .string(user.name ?? ""), "email": .string(user.email), "mfa_enabled": true,
+                          "mfa_key": .string(try mfaKey(userId: userId, now: Date())), "api_key": .null])
+        }
+        let device = body["device"]?.string ?? "api"
+        return .json(["name": .string(user.name ?? ""), "email": .string(user.email), "mfa_enabled": false,
+                      "mfa_key": .null, "api_key": .string(try store.loginKey(userId: userId, device: device))])
+    }
+
+    func mfa(_ request: Request, _ context: APIContext) async throws -> Response {
+        var request = request
+        try await limit(context, "mfa", perMinute: 10)
+        let body = try await request.requiredObject(context: context)
+        let now = Date()
+        guard let key = body["mfa_key"]?.string, let userId = try userId(fromMFAKey: key, now: now),
+              let user = try store.user(id: userId)
+        else { throw APIError.badRequest("Invalid mfa_key") }
+        guard let secret = try store.mfaSecret(userId: userId), secret.enabled, let totp = TOTP(base32Secret: secret.base32Secret) else {
+            throw APIError.badRequest("This endpoint should only be used by user who enables MFA")
+        }
+        let token = body["mfa_token"]?.string ?? body["mfa_token"]?.int.map { String(format: "%06lld", $0) } ?? ""
+        guard let step = totp.matchingCounter(token.trimmingCharacters(in: .whitespaces), at: now),
+              try store.acceptTOTPStep(userId: userId, step: step)
+        else {
+            try? await notifier.sendFailedTOTPWarning(to: user.email)
+            throw APIError.badRequest("Wrong TOTP Token")
+        }
+        let device = body["device"]?.string ?? "api"
+        return .json(["name": .string(user.name ?? ""), "email": .string(user.email),
+                      "api_key": .string(try store.loginKey(userId: userId, device: device))])
+    }
+
+    // MARK: Registration and activation
+
+    func registerUser(_ request: Request, _ context: APIContext) async throws -> Response {
+        var request = request
+        try await limit(context, "register", perMinute: 10)
+        let body = try await request.requiredObject(context: context)
+        guard configuration.registrationOpen else { throw APIError.badRequest("registration is closed") }
+        let typed = body["email"]?.string ?? ""
+        let email = EmailAddress.canonical(typed)
+        if try !personalInboxAllowed(email) { throw APIError.badRequest("cannot use \(typed) as personal inbox") }
+        let password = body["password"]?.string ?? ""
+        if password.count < PasswordRule.minLength { throw APIError.badRequest("password too short") }
+        if password.count > PasswordRule.maxLength { throw APIError.badRequest("password too long") }
+        let cost = configuration.passwordCost
+        let hash = try await NIOThreadPool.singleton.runIfActive { PasswordRule.hash(password, cost: cost) }
+        let user: User
+        do {
+            user = try store.createUser(email: email, name: typed.trimmingCharacters(in: .whitespaces), passwordHash: hash,
+                                        activated: false, isPremium: false,
+                                        trialEnd: Date().addingTimeInterval(TimeInterval(configuration.trialDays) * 86_400))
+        } catch StoreError.conflict {
+            throw APIError.badRequest("cannot use \(typed) as personal inbox")
+        }
+        guard let userId = user.id else { throw APIError.badRequest("cannot use \(typed) as personal inbox") }
+        try await notifier.sendActivationCode(userId: userId, to: email)
+        return .json(["msg": "User needs to confirm their account"])
+    }
+
+    func personalInboxAllowed(_ email: String) throws -> Bool {
+        guard EmailAddress.isValid(email), let domain = EmailAddress.domain(of: email) else { return false }
+        let configuration = services.configuration
+        if configuration.aliasDomains.contains(domain) || domain == configuration.emailDomain { return false }
+        if try store.customDomain(named: domain) != nil { return false }
+        return try !store.isMailboxAddressUsed(email)
+    }
+
+    func activate(_ request: Request, _ context: APIContext) async throws -> Response {
+        var request = request
+        try await limit(context, "activate", perMinute: 10)
+        let body = try await request.requiredObject(context: context)
+        guard let user = try body["email"]?.string.flatMap(findUser), let userId = user.id, !user.activated else {
+            throw APIError.badRequest("Wrong email or code")
+        }
+        let code = body["code"]?.string ?? body["code"]?.int.map(String.init) ?? ""
+        switch try store.attemptCode(code, purpose: .accountActivation, policy: .activation, userId: userId) {
+        case .verified:
+            try store.activateUser(id: userId)
+            return .json(["msg": "Account is activated, user can login now"])
+        case .exhausted:
+            throw APIError(.gone, "Too many wrong tries")
+        default:
+            throw APIError.badRequest("Wrong email or code")
+        }
+    }
+
+    func reactivate(_ request: Request, _ context: APIContext) async throws -> Response {
+        var request = request
+        try await limit(context, "reactivate", perMinute: 10)
+        let body = try await request.requiredObject(context: context)
+        guard let user = try body["email"]?.string.flatMap(findUser), let userId = user.id, !user.activated else {
+            throw APIError.badRequest("Something went wrong")
+        }
+        if user.disabled { throw APIError.badRequest("User is disabled") }
+        try await notifier.sendActivationCode(userId: userId, to: user.email)
+        return .json(["msg": "User needs to confirm their account"])
+    }
+
+    func forgotPassword(_ request: Request, _ context: APIContext) async throws -> Response {
+        var request = request
+        try await limit(context, "forgot", perMinute: 2)
+        guard let email = try await request.optionalObject(context: context)["email"]?.string else {
+            throw APIError.badRequest("request body must contain email")
+        }
+        if let user = try findUser(email), let userId = user.id, !user.disabled {
+            try await notifier.sendPasswordReset(userId: userId, to: user.email)
+        }
+        return .json(["ok": true])
+    }
+
+    /// Social sign-in needs a provider configured; Veil ships without one.
+    func social(_ request: Request, _ context: APIContext) async throws -> Response {
+        var request = request
+        try await limit(context, "social", perMinute: 10)
+        _ = try await request.requiredObject(context: context)
+        throw APIError.badRequest("invalid login mechanism")
+    }
+}

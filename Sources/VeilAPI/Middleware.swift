@@ -1,0 +1,66 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import VeilCore
+import VeilStore
+
+/// Turns every error into `{"error": ...}` — including the router's own 404 and 405 — and logs
+/// one line per request: method, path (no query: it may carry secrets), status, duration.
+struct JSONErrorMiddleware: RouterMiddleware {
+    typealias Context = APIContext
+
+    func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as APIError {
+            response = .json(["error": .string(error.message)], status: error.status)
+        } catch let error as HTTPError {
+            let message: String
+            switch error.status {
+            case .notFound: message = "Not found"
+            case .methodNotAllowed: message = "Method not allowed"
+            case .contentTooLarge: message = "request body too large"
+            default: message = error.body ?? error.status.reasonPhrase
+            }
+            response = .json(["error": .string(message)], status: error.status)
+        } catch is JSON.ParseError {
+            response = .json(["error": "request body does not follow the required format"], status: .badRequest)
+        } catch {
+            context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            response = .json(["error": "Internal error, please retry later"], status: .serviceUnavailable)
+        }
+        let elapsed = ContinuousClock.now - start
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        context.logger.info("http request", metadata: [
+            "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
+            "duration_ms": "\(String(format: "%.2f", milliseconds))",
+        ])
+        return response
+    }
+}
+
+/// Resolves the `Authentication` header to a user (spec/api.md §1.1).
+struct Authenticator: RouterMiddleware {
+    typealias Context = APIContext
+    let store: Store
+
+    func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
+        guard let key = request.headers[.authentication], !key.isEmpty,
+              let (user, apiKey) = try store.authenticate(apiKey: key)
+        else { throw APIError(.unauthorized, "Wrong api key") }
+        if let deleteOn = user.deleteOn, deleteOn <= Date() { throw APIError(.unauthorized, "Account does not exist") }
+        if user.disabled { throw APIError(.forbidden, "Disabled account") }
+        var context = context
+        context.user = user
+        context.apiKey = apiKey
+        return try await next(request, context)
+    }
+}
+
+extension HTTPField.Name {
+    /// SimpleLogin's API key header (not `Authorization`).
+    static var authentication: HTTPField.Name { HTTPField.Name("Authentication")! }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import VeilCore
+import VeilStore
+
+/// What the API is configured with.
+public struct APIConfiguration: Sendable {
+    /// Built-in alias domains in the order clients are offered them.
+    public var aliasDomains: [String]
+    /// Built-in domains only premium users may use.
+    public var premiumAliasDomains: Set<String>
+    /// Veil's own domain: reverse-aliases live here.
+    public var emailDomain: String
+    public var quota: AliasQuota
+    /// SimpleLogin's per-account and per-IP limits on abuse-prone endpoints.
+    public var rateLimitsEnabled: Bool
+    /// Free users after trial flagged `cannot_create_contacts` may not add contacts when on.
+    public var disableCreateContactsForFree: Bool
+
+    public init(aliasDomains: [String], premiumAliasDomains: Set<String> = [], emailDomain: String,
+                quota: AliasQuota = AliasQuota(), rateLimitsEnabled: Bool = true, disableCreateContactsForFree: Bool = false) {
+        self.aliasDomains = aliasDomains
+        self.premiumAliasDomains = premiumAliasDomains
+        self.emailDomain = emailDomain
+        self.quota = quota
+        self.rateLimitsEnabled = rateLimitsEnabled
+        self.disableCreateContactsForFree = disableCreateContactsForFree
+    }
+}
+
+/// Everything a route needs, shared by all requests.
+public struct APIServices: Sendable {
+    public let store: Store
+    public let configuration: APIConfiguration
+    public let suffixSigner: SuffixSigner
+    public let rateLimiter: RateLimiter
+
+    public init(store: Store, configuration: APIConfiguration) throws {
+        self.store = store
+        self.configuration = configuration
+        self.suffixSigner = SuffixSigner(secret: try store.secret(.suffixSigning))
+        self.rateLimiter = RateLimiter(enabled: configuration.rateLimitsEnabled)
+    }
+
+    /// Built-in domains this user may use, in configured order.
+    func builtInDomains(for user: User) -> [String] {
+        configuration.aliasDomains.filter { user.isPremium || !configuration.premiumAliasDomains.contains($0) }
+    }
+
+    /// The domain random aliases go to: the user's verified custom default, else their chosen
+    /// built-in domain when usable, else the first built-in domain.
+    func defaultRandomDomain(for user: User, userId: Int64) throws -> (domain: String, customDomainId: Int64?) {
+        if let customId = user.defaultCustomDomainId,
+           let custom = try store.verifiedCustomDomains(userId: userId).first(where: { $0.id == customId }) {
+            return (custom.domain, custom.id)
+        }
+        let usable = builtInDomains(for: user)
+        if let chosen = user.randomAliasDefaultDomain, usable.contains(chosen) { return (chosen, nil) }
+        return (usable.first ?? configuration.aliasDomains[0], nil)
+    }
+
+    func canCreateAlias(_ user: User, userId: Int64) throws -> Bool {
+        configuration.quota.canCreate(user: user, existingAliases: try store.aliasCount(userId: userId))
+    }
+
+    func quotaMessage(_ user: User) -> String {
+        let limit = configuration.quota.limit(for: user) ?? configuration.quota.freeLimit
+        return "You have reached the limitation of a free account with the maximum of \(limit) aliases, please upgrade your plan to create more aliases"
+    }
+}
+
+/// Sliding-window limits kept in memory, per key (account or client address).
+public actor RateLimiter {
+    let enabled: Bool
+    private var hits: [String: [ContinuousClock.Instant]] = [:]
+
+    public init(enabled: Bool) { self.enabled = enabled }
+
+    /// Records a hit and says whether it stays within every `(count, window)` limit.
+    public func allow(_ key: String, limits: [(count: Int, window: Duration)]) -> Bool {
+        guard enabled else { return true }
+        let now = ContinuousClock.now
+        let longest = limits.map(\.window).max() ?? .seconds(60)
+        var recent = (hits[key] ?? []).filter { now - $0 < longest }
+        for limit in limits where recent.filter({ now - $0 < limit.window }).count >= limit.count {
+            hits[key] = recent
+            return false
+        }
+        recent.append(now)
+        hits[key] = recent
+        if hits.count > 100_000 { hits = hits.filter { !$0.value.isEmpty } }
+        return true
+    }
+
+    /// SimpleLogin's alias-creation limit: 100/day, 50/hour, 5/minute per user.
+    static let aliasCreation: [(count: Int, window: Duration)] = [(5, .seconds(60)), (50, .seconds(3600)), (100, .seconds(86_400))]
+}

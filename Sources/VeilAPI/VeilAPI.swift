@@ -1,0 +1,40 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import VeilCore
+import VeilStore
+
+/// Builds the HTTP application: SimpleLogin-compatible routes under `/api`, the two web pages the
+/// e-mails link to, CORS for browser extensions, JSON errors everywhere.
+public enum VeilAPIServer {
+    public static func router(services: APIServices, auth: AuthConfiguration, mailer: any Mailer, publicURL: String) -> Router<APIContext> {
+        let notifier = AccountMailer(store: services.store, mailer: mailer, publicURL: publicURL,
+                                     emailDomain: services.configuration.emailDomain)
+        let router = Router(context: APIContext.self)
+        router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: CORSMiddleware(
+            allowOrigin: .all,
+            allowHeaders: [.authentication, .contentType],
+            allowMethods: [.get, .post, .put, .patch, .delete, .options],
+            maxAge: .seconds(86_400)))
+        router.get("health") { _, _ in Response.json(["status": "ok"]) }
+
+        AuthRoutes(services: services, configuration: auth, notifier: notifier).register(on: router.group("api/auth"))
+        let api = router.group("api").add(middleware: Authenticator(store: services.store))
+        AccountRoutes(services: services, publicURL: publicURL).register(on: api)
+        AliasCreationRoutes(services: services).register(on: api)
+        AliasRoutes(services: services).register(on: api)
+        MailboxRoutes(services: services, notifier: notifier).register(on: api)
+        WebPages(services: services, notifier: notifier, passwordCost: auth.passwordCost).register(on: router)
+        return router
+    }
+
+    public static func application(services: APIServices, auth: AuthConfiguration, mailer: any Mailer, publicURL: String,
+                                   host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
+        Application(
+            router: router(services: services, auth: auth, mailer: mailer, publicURL: publicURL),
+            configuration: .init(address: .hostname(host, port: port), serverName: "veil"),
+            logger: logger)
+    }
+}

@@ -1,0 +1,252 @@
+import Foundation
+import GRDB
+import VeilCore
+
+/// An alias with what its API object needs: mailboxes (primary first) and the latest activity.
+public struct AliasView: Sendable {
+    public var alias: Alias
+    public var mailboxes: [Mailbox]
+    public var latestLog: EmailLog?
+    public var latestContact: Contact?
+}
+
+public enum AliasFilter: Sendable {
+    case all, pinned, disabled, enabled
+}
+
+extension Store {
+    public static let pageSize = 20
+
+    /// One page of the user's non-trashed aliases in SimpleLogin's order: pinned first, then most
+    /// recent activity (or creation). Cost depends on the page, not on the number of aliases or logs.
+    public func aliasPage(userId: Int64, page: Int, filter: AliasFilter, query: String?) throws -> [AliasView] {
+        try pool.read { db in
+            var request = Alias.filter(Column("user_id") == userId && Column("trashed_at") == nil)
+            switch filter {
+            case .all: break
+            case .pinned: request = request.filter(Column("pinned") == true)
+            case .disabled: request = request.filter(Column("enabled") == false)
+            case .enabled: request = request.filter(Column("enabled") == true)
+            }
+            if let query, !query.isEmpty {
+                let pattern = "%" + query.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
+                    .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+                request = request.filter(sql: "(lower(email) LIKE ? ESCAPE '\\' OR lower(coalesce(note, '')) LIKE ? ESCAPE '\\' OR lower(coalesce(name, '')) LIKE ? ESCAPE '\\')",
+                                         arguments: [pattern, pattern, pattern])
+            }
+            let aliases = try request
+                .order(Column("pinned").desc, Column("last_activity_at").desc, Column("id").desc)
+                .limit(Self.pageSize, offset: page * Self.pageSize).fetchAll(db)
+            return try aliases.map { try Self.view(of: $0, db) }
+        }
+    }
+
+    /// v1 listing: newest first, no pinning.
+    public func aliasPageV1(userId: Int64, page: Int, query: String?) throws -> [Alias] {
+        try pool.read { db in
+            var request = Alias.filter(Column("user_id") == userId && Column("trashed_at") == nil)
+            if let query, !query.isEmpty {
+                request = request.filter(sql: "instr(lower(email), ?) > 0 OR instr(lower(coalesce(note, '')), ?) > 0",
+                                         arguments: [query.lowercased(), query.lowercased()])
+            }
+            return try request.order(Column("created_at").desc, Column("id").desc)
+                .limit(Self.pageSize, offset: page * Self.pageSize).fetchAll(db)
+        }
+    }
+
+    public func aliasView(id: Int64, userId: Int64) throws -> AliasView? {
+        try pool.read { db in
+            guard let alias = try Alias.filter(Column("id") == id && Column("user_id") == userId).fetchOne(db) else {
+                return nil
+            }
+            return try Self.view(of: alias, db)
+        }
+    }
+
+    public func aliasExists(id: Int64) throws -> Bool {
+        try pool.read { db in try Alias.exists(db, key: id) }
+    }
+
+    static func view(of alias: Alias, _ db: Database) throws -> AliasView {
+        let primary = try Mailbox.fetchOne(db, key: alias.mailboxId)
+        let extras = try Mailbox.fetchAll(db, sql: """
+            SELECT m.* FROM mailboxes m JOIN alias_mailboxes am ON am.mailbox_id = m.id
+            WHERE am.alias_id = ? AND m.id != ? AND m.verified = 1 ORDER BY m.email
+            """, arguments: [alias.id, alias.mailboxId])
+        var latestLog: EmailLog?
+        var latestContact: Contact?
+        if let logId = alias.latestEmailLogId {
+            latestLog = try EmailLog.fetchOne(db, key: logId)
+            if let contactId = latestLog?.contactId { latestContact = try Contact.fetchOne(db, key: contactId) }
+        }
+        return AliasView(alias: alias, mailboxes: (primary.map { [$0] } ?? []) + extras,
+                         latestLog: latestLog, latestContact: latestContact)
+    }
+
+    /// Applies `change` to the user's alias; false when it is not theirs.
+    @discardableResult
+    public func updateAlias(id: Int64, userId: Int64, _ change: (inout Alias) -> Void) throws -> Alias? {
+        try pool.write { db in
+            guard var alias = try Alias.filter(Column("id") == id && Column("user_id") == userId).fetchOne(db) else {
+                return nil
+            }
+            change(&alias)
+            try alias.update(db)
+            return alias
+        }
+    }
+
+    /// Replaces the alias's mailboxes: the first becomes primary. Every id must be a verified
+    /// mailbox of the user.
+    public func setAliasMailboxes(aliasId: Int64, userId: Int64, mailboxIds: [Int64]) throws -> Bool {
+        guard let primary = mailboxIds.first else { return false }
+        return try pool.write { db in
+            guard try Alias.filter(Column("id") == aliasId && Column("user_id") == userId).fetchCount(db) == 1 else {
+                return false
+            }
+            let unique = Array(Set(mailboxIds))
+            let valid = try Mailbox.filter(unique.contains(Column("id")) && Column("user_id") == userId && Column("verified") == true)
+                .fetchCount(db)
+            guard valid == unique.count else { return false }
+            try db.execute(sql: "UPDATE aliases SET mailbox_id = ? WHERE id = ?", arguments: [primary, aliasId])
+            try db.execute(sql: "DELETE FROM alias_mailboxes WHERE alias_id = ?", arguments: [aliasId])
+            for extra in unique where extra != primary {
+                try db.execute(sql: "INSERT INTO alias_mailboxes (alias_id, mailbox_id) VALUES (?, ?)", arguments: [aliasId, extra])
+            }
+            return true
+        }
+    }
+
+    /// A verified mailbox of the user.
+    public func verifiedMailbox(id: Int64, userId: Int64) throws -> Mailbox? {
+        try pool.read { db in
+            try Mailbox.filter(Column("id") == id && Column("user_id") == userId && Column("verified") == true).fetchOne(db)
+        }
+    }
+
+    /// The alias's logs with their contacts, newest first.
+    public func activities(aliasId: Int64, page: Int) throws -> [(EmailLog, Contact?)] {
+        try pool.read { db in
+            let logs = try EmailLog.filter(Column("alias_id") == aliasId)
+                .order(Column("created_at").desc, Column("id").desc)
+                .limit(Self.pageSize, offset: page * Self.pageSize).fetchAll(db)
+            return try logs.map { log in (log, try log.contactId.flatMap { try Contact.fetchOne(db, key: $0) }) }
+        }
+    }
+
+    public func contactPage(aliasId: Int64, page: Int) throws -> [Contact] {
+        try pool.read { db in
+            try Contact.filter(Column("alias_id") == aliasId).order(Column("id").desc)
+                .limit(Self.pageSize, offset: page * Self.pageSize).fetchAll(db)
+        }
+    }
+
+    /// The user's contact (through the alias it belongs to), or nil.
+    public func contact(id: Int64, userId: Int64) throws -> Contact? {
+        try pool.read { db in try Contact.filter(Column("id") == id && Column("user_id") == userId).fetchOne(db) }
+    }
+
+    @discardableResult
+    public func deleteContact(id: Int64, userId: Int64) throws -> Bool {
+        try pool.write { db in
+            try Contact.filter(Column("id") == id && Column("user_id") == userId).deleteAll(db) > 0
+        }
+    }
+
+    public func toggleContactBlock(id: Int64, userId: Int64) throws -> Bool? {
+        try pool.write { db in
+            guard var contact = try Contact.filter(Column("id") == id && Column("user_id") == userId).fetchOne(db) else {
+                return nil
+            }
+            contact.blockForward.toggle()
+            try contact.update(db, columns: ["block_forward"])
+            return contact.blockForward
+        }
+    }
+
+    // MARK: Hostnames
+
+    public func recordHostname(_ hostname: String, aliasId: Int64, userId: Int64, now: Date = Date()) throws {
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO alias_hostnames (user_id, alias_id, hostname, created_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (alias_id, hostname) DO UPDATE SET created_at = excluded.created_at
+                """, arguments: [userId, aliasId, hostname, now.unixSeconds])
+        }
+    }
+
+    /// The user's non-trashed alias most recently used on exactly this hostname.
+    public func aliasUsed(onHostname hostname: String, userId: Int64) throws -> Alias? {
+        try pool.read { db in
+            try Alias.fetchOne(db, sql: """
+                SELECT a.* FROM alias_hostnames h JOIN aliases a ON a.id = h.alias_id
+                WHERE h.user_id = ? AND h.hostname = ? AND a.trashed_at IS NULL
+                ORDER BY h.created_at DESC, h.id DESC LIMIT 1
+                """, arguments: [userId, hostname])
+        }
+    }
+
+    public func hostnames(aliasId: Int64) throws -> [String] {
+        try pool.read { db in
+            try String.fetchAll(db, sql: "SELECT hostname FROM alias_hostnames WHERE alias_id = ? ORDER BY id", arguments: [aliasId])
+        }
+    }
+
+    // MARK: Mailboxes and stats
+
+    /// The user's mailboxes with how many aliases use each (primary or extra).
+    public func mailboxesWithAliasCounts(userId: Int64, verifiedOnly: Bool) throws -> [(Mailbox, Int)] {
+        try pool.read { db in
+            var request = Mailbox.filter(Column("user_id") == userId)
+            if verifiedOnly { request = request.filter(Column("verified") == true) }
+            return try request.order(Column("id")).fetchAll(db).map { mailbox in
+                let count = try Int.fetchOne(db, sql: """
+                    SELECT count(*) FROM aliases a WHERE a.trashed_at IS NULL AND (a.mailbox_id = ?1
+                        OR EXISTS (SELECT 1 FROM alias_mailboxes am WHERE am.alias_id = a.id AND am.mailbox_id = ?1))
+                    """, arguments: [mailbox.id]) ?? 0
+                return (mailbox, count)
+            }
+        }
+    }
+
+    /// `nb_alias` and the user-wide forward/reply/block counts (bounces excluded).
+    public func stats(userId: Int64) throws -> (aliases: Int, forward: Int, reply: Int, block: Int) {
+        try pool.read { db in
+            let aliases = try Alias.filter(Column("user_id") == userId && Column("trashed_at") == nil).fetchCount(db)
+            let row = try Row.fetchOne(db, sql: """
+                SELECT coalesce(sum(is_reply = 0 AND blocked = 0), 0) AS forward,
+                       coalesce(sum(is_reply = 1 AND blocked = 0), 0) AS reply,
+                       coalesce(sum(is_reply = 0 AND blocked = 1), 0) AS block
+                FROM email_logs WHERE user_id = ? AND bounced = 0
+                """, arguments: [userId])
+            return (aliases, row?["forward"] ?? 0, row?["reply"] ?? 0, row?["block"] ?? 0)
+        }
+    }
+
+    /// Verified custom domains of the user.
+    public func verifiedCustomDomains(userId: Int64) throws -> [CustomDomain] {
+        try pool.read { db in
+            try CustomDomain.filter(Column("user_id") == userId && Column("verified") == true).order(Column("id")).fetchAll(db)
+        }
+    }
+
+    public func customDomain(named domain: String) throws -> CustomDomain? {
+        try pool.read { db in try CustomDomain.filter(Column("domain") == domain).fetchOne(db) }
+    }
+
+    public func customDomainMailboxIds(domainId: Int64) throws -> [Int64] {
+        try pool.read { db in
+            try Int64.fetchAll(db, sql: "SELECT mailbox_id FROM custom_domain_mailboxes WHERE custom_domain_id = ? ORDER BY mailbox_id",
+                               arguments: [domainId])
+        }
+    }
+
+    @discardableResult
+    public func insertCustomDomain(_ domain: CustomDomain) throws -> CustomDomain {
+        try pool.write { db in
+            var domain = domain
+            try domain.insert(db)
+            return domain
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+import VeilCore
+
+/// A user's TOTP set-up.
+public struct MFASecret: Sendable, Equatable {
+    public var base32Secret: String
+    public var enabled: Bool
+    public var lastUsedStep: Int64?
+}
+
+extension Store {
+    public func mfaSecret(userId: Int64) throws -> MFASecret? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT totp_secret, enabled, last_used_step FROM mfa_secrets WHERE user_id = ?",
+                             arguments: [userId]).map {
+                MFASecret(base32Secret: $0["totp_secret"], enabled: $0["enabled"], lastUsedStep: $0["last_used_step"])
+            }
+        }
+    }
+
+    public func enableMFA(userId: Int64, base32Secret: String, now: Date = Date()) throws {
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO mfa_secrets (user_id, totp_secret, enabled, created_at) VALUES (?, ?, 1, ?)
+                ON CONFLICT (user_id) DO UPDATE SET totp_secret = excluded.totp_secret, enabled = 1, last_used_step = NULL
+                """, arguments: [userId, base32Secret, now.unixSeconds])
+        }
+    }
+
+    /// Records the step of an accepted token, refusing one at or before the last accepted step
+    /// (a replay). The check and the write are one transaction, so two logins cannot both win.
+    public func acceptTOTPStep(userId: Int64, step: Int64) throws -> Bool {
+        try pool.write { db in
+            let last = try Int64.fetchOne(db, sql: "SELECT last_used_step FROM mfa_secrets WHERE user_id = ?", arguments: [userId])
+            if let last, step <= last { return false }
+            try db.execute(sql: "UPDATE mfa_secrets SET last_used_step = ? WHERE user_id = ?", arguments: [step, userId])
+            return true
+        }
+    }
+
+    /// Activates the account and verifies its default mailbox.
+    public func activateUser(id: Int64) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE users SET activated = 1 WHERE id = ?", arguments: [id])
+            try db.execute(sql: "UPDATE mailboxes SET verified = 1 WHERE id = (SELECT default_mailbox_id FROM users WHERE id = ?)",
+                           arguments: [id])
+        }
+    }
+
+    public func setPassword(userId: Int64, hash: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [hash, userId])
+        }
+    }
+
+    /// Applies a verified mailbox link: a pending address change takes effect, else the mailbox
+    /// becomes verified. Returns the mailbox.
+    public func confirmMailbox(id: Int64, userId: Int64, address: String) throws -> Mailbox? {
+        try pool.write { db in
+            guard var mailbox = try Mailbox.filter(Column("id") == id && Column("user_id") == userId).fetchOne(db) else { return nil }
+            if let pending = mailbox.newEmail, pending.lowercased() == address.lowercased() {
+                mailbox.email = pending
+                mailbox.newEmail = nil
+            }
+            mailbox.verified = true
+            try mailbox.update(db)
+            return mailbox
+        }
+    }
+
+    /// Pending codes of a user for a purpose (for tests and the admin listing).
+    public func pendingCodeTries(userId: Int64, purpose: CodePurpose) throws -> [Int] {
+        try pool.read { db in
+            try Int.fetchAll(db, sql: "SELECT tries_left FROM one_time_codes WHERE user_id = ? AND purpose = ? AND status = 'pending'",
+                             arguments: [userId, purpose.rawValue])
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import VeilAPI
+import VeilCore
+import VeilSMTP
+import VeilStore
+
+/// The API's mail goes through the outbound relay with the SMTP client.
+struct RelayMailer: Mailer {
+    let client: SMTPClient
+
+    func send(from: String, to: [String], message: [UInt8]) async throws {
+        try await client.send(from: from, to: to, message: message)
+    }
+}
+
+/// Options of the HTTP API process.
+struct APIOptions: ParsableArguments {
+    @Option(help: "Address the API listens on. Env: VEIL_API_HOST. Default: 127.0.0.1") var host: String?
+    @Option(help: "Port the API listens on. Env: VEIL_API_PORT. Default: 8080") var port: Int?
+    @Option(help: "Outbound SMTP relay host:port for the mail Veil sends. Env: VEIL_RELAY. Default: 127.0.0.1:25")
+    var relay: String?
+    @Flag(name: .customLong("no-rate-limits"), help: "Turn every rate limit off (benchmarks, tests). Env: VEIL_RATE_LIMITS=off")
+    var noRateLimits = false
+    @Flag(name: .customLong("closed-registration"), help: "Refuse /api/auth/register. Env: VEIL_REGISTRATION=closed")
+    var closedRegistration = false
+}
+
+struct APIRuntime {
+    let settings: Settings
+    let store: Store
+    let services: APIServices
+    let auth: AuthConfiguration
+    let mailer: RelayMailer
+    let host: String
+    let port: Int
+
+    init(global: GlobalOptions, options: APIOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        settings = try global.settings(environment: environment)
+        store = try openStore(settings)
+        host = options.host ?? environment["VEIL_API_HOST"] ?? "127.0.0.1"
+        let portText = options.port.map(String.init) ?? environment["VEIL_API_PORT"] ?? "8080"
+        guard let port = Int(portText), (0...65_535).contains(port) else { throw CLIError("invalid port: \(portText)") }
+        self.port = port
+        let relayText = options.relay ?? environment["VEIL_RELAY"] ?? "127.0.0.1:25"
+        guard let colon = relayText.lastIndex(of: ":"), let relayPort = Int(relayText[relayText.index(after: colon)...]),
+              !relayText[..<colon].isEmpty
+        else { throw CLIError("invalid relay (host:port expected): \(relayText)") }
+        mailer = RelayMailer(client: SMTPClient(host: String(relayText[..<colon]), port: relayPort, heloName: settings.emailDomain))
+        let rateLimits = !options.noRateLimits && (environment["VEIL_RATE_LIMITS"] ?? "on").lowercased() != "off"
+        let configuration = APIConfiguration(
+            aliasDomains: settings.aliasDomains, emailDomain: settings.emailDomain,
+            quota: AliasQuota(freeLimit: settings.maxAliasesFree), rateLimitsEnabled: rateLimits)
+        services = try APIServices(store: store, configuration: configuration)
+        let registrationOpen = !options.closedRegistration && (environment["VEIL_REGISTRATION"] ?? "open").lowercased() != "closed"
+        auth = AuthConfiguration(registrationOpen: registrationOpen)
+    }
+
+    func application(logger: Logger) -> some ApplicationProtocol {
+        VeilAPIServer.application(services: services, auth: auth, mailer: mailer, publicURL: settings.url,
+                                  host: host, port: port, logger: logger)
+    }
+}
+
+func makeLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    let level = ProcessInfo.processInfo.environment["VEIL_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    logger.logLevel = level
+    return logger
+}
+
+struct API: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "api", abstract: "Serve the SimpleLogin-compatible REST API. SIGTERM finishes requests in flight, then exits.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var options: APIOptions
+
+    func run() async throws {
+        let runtime = try APIRuntime(global: global, options: options)
+        let logger = makeLogger("veil.api")
+        let group = ServiceGroup(configuration: .init(
+            services: [runtime.application(logger: logger)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run Veil on the embedded default: migrates, creates the admin user when asked, serves the API.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var options: APIOptions
+    @Option(name: .customLong("admin-email"), help: "Create this user (premium) on first start and print its API key once. Env: VEIL_ADMIN_EMAIL")
+    var adminEmail: String?
+
+    func run() async throws {
+        let runtime = try APIRuntime(global: global, options: options)
+        let logger = makeLogger("veil")
+        if let raw = adminEmail ?? ProcessInfo.processInfo.environment["VEIL_ADMIN_EMAIL"] {
+            let email = EmailAddress.sanitize(raw)
+            guard EmailAddress.isValid(email) else { throw CLIError("invalid admin email: \(raw)") }
+            if try runtime.store.user(email: email) == nil {
+                let user = try runtime.store.createUser(email: email, name: nil, passwordHash: nil, activated: true, isPremium: true)
+                if let userId = user.id {
+                    let key = try runtime.store.createApiKey(userId: userId, name: "admin")
+                    print("admin user \(email) created; API key: \(key)")
+                }
+            }
+        }
+        logger.info("veil serving", metadata: ["api": "http://\(runtime.host):\(runtime.port)", "database": "\(runtime.settings.database)"])
+        let group = ServiceGroup(configuration: .init(
+            services: [runtime.application(logger: logger)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
