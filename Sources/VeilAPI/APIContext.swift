@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import VeilCore
 
 /// Per-request state: Hummingbird's core plus the authenticated user, set by `Authenticator`.
@@ -59,6 +60,8 @@ extension Request {
             buffer = try await collectBody(upTo: context.maxUploadSize)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError(.contentTooLarge, "request body too large")
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, "request body too large")
         }
         guard buffer.readableBytes > 0 else { return nil }
         return try JSON.parse(buffer.readableBytesView)
@@ -66,7 +69,7 @@ extension Request {
 
     /// A required JSON object: missing, unparseable, empty or `{}` → 400 `request body cannot be empty`.
     mutating func requiredObject(context: APIContext) async throws -> JSON {
-        guard let body = try? await jsonBody(context: context), body.isObject, !body.keys.isEmpty else {
+        guard let body = try await parsedOrNil(context: context), body.isObject, !body.keys.isEmpty else {
             throw APIError.emptyBody
         }
         return body
@@ -74,8 +77,17 @@ extension Request {
 
     /// An optional JSON object: anything that is not an object reads as an empty one.
     mutating func optionalObject(context: APIContext) async throws -> JSON {
-        if let body = try? await jsonBody(context: context), body.isObject { return body }
+        if let body = try await parsedOrNil(context: context), body.isObject { return body }
         return .object([])
+    }
+
+    /// The body as JSON, nil when empty or not JSON; an oversized body is still an error.
+    private mutating func parsedOrNil(context: APIContext) async throws -> JSON? {
+        do {
+            return try await jsonBody(context: context)
+        } catch is JSON.ParseError {
+            return nil
+        }
     }
 
     func query(_ name: String) -> String? { uri.queryParameters.get(name) }
