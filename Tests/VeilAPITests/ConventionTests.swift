@@ -8,7 +8,7 @@ import VeilStore
 @Suite struct ConventionTests {
     @Test func wrongOrMissingKeyIs401WithExactBody() async throws {
         let harness = try await Harness()
-        try await harness.test { client in
+        try await harness.test { (client: Client) async throws in
             let wrong = try await client.get("/api/user_info", key: "Invalid code")
             #expect(wrong.status == .unauthorized)
             #expect(wrong.text == "{\"error\": \"Wrong api key\"}")
@@ -21,7 +21,7 @@ import VeilStore
         let harness = try await Harness()
         let user = try harness.user()
         _ = try harness.store.updateUser(id: user.id) { $0.disabled = true }
-        try await harness.test { client in
+        try await harness.test { (client: Client) async throws in
             let reply = try await client.get("/api/v2/aliases?page_id=0", key: user.key)
             #expect(reply.status == .forbidden)
             #expect(reply.error == "Disabled account")
@@ -31,7 +31,7 @@ import VeilStore
     @Test func unknownPathsAndMethodsAnswerJSON() async throws {
         let harness = try await Harness()
         let user = try harness.user()
-        try await harness.test { client in
+        try await harness.test { (client: Client) async throws in
             let missing = try await client.get("/api/nothing/here", key: user.key)
             #expect(missing.status == .notFound)
             #expect(missing.error != nil)
@@ -44,7 +44,7 @@ import VeilStore
 
     @Test func corsPreflightNeedsNoKey() async throws {
         let harness = try await Harness()
-        try await harness.test { client in
+        try await harness.test { (client: Client) async throws in
             let reply = try await client.call(.options, "/api/v2/aliases", headers: [
                 .origin: "moz-extension://abc", .accessControlRequestMethod: "POST",
                 .accessControlRequestHeaders: "Authentication, Content-Type",
@@ -61,7 +61,7 @@ import VeilStore
         let user = try harness.user(premium: true)
         let alias = try harness.alias(user, "a@veil.test")
         let aliasId = try #require(alias.id)
-        try await harness.test { client in
+        try await harness.test { (client: Client) async throws in
             for body in ["{", "[1,2", "\"text\"", "null", "{\"note\": ", String(repeating: "[", count: 10_000)] {
                 for (method, path) in [(HTTPRequest.Method.patch, "/api/aliases/\(aliasId)"), (.post, "/api/v3/alias/custom/new"),
                                        (.post, "/api/aliases/\(aliasId)/contacts"), (.post, "/api/mailboxes"), (.post, "/api/auth/login")] {
@@ -85,7 +85,7 @@ import VeilStore
         let contact = try harness.store.findOrCreateContact(alias: alias, websiteEmail: "c@example.com", name: nil,
                                                             reverseAliasDomain: "veil.test", includeSender: false).contact
         let contactId = try #require(contact.id)
-        try await harness.test { client in
+        try await harness.test { (client: Client) async throws in
             #expect(try await client.get("/api/aliases/\(aliasId)", key: bob.key).status == .forbidden)
             #expect(try await client.delete("/api/aliases/\(aliasId)", key: bob.key).status == .forbidden)
             #expect(try await client.patch("/api/aliases/\(aliasId)", key: bob.key, json: "{\"note\": \"x\"}").status == .forbidden)
