@@ -108,7 +108,8 @@ struct Serve: AsyncParsableCommand {
                 let user = try runtime.store.createUser(email: email, name: nil, passwordHash: nil, activated: true, isPremium: true)
                 if let userId = user.id {
                     let key = try runtime.store.createApiKey(userId: userId, name: "admin")
-                    print("admin user \(email) created; API key: \(key)")
+                    // Written straight to the descriptor: print() would sit in a buffer while serving.
+                    FileHandle.standardOutput.write(Data("admin user \(email) created; API key: \(key)\n".utf8))
                 }
             }
         }
