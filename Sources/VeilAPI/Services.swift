@@ -58,8 +58,11 @@ public struct APIServices: Sendable {
         return (usable.first ?? configuration.aliasDomains[0], nil)
     }
 
+    /// Counting is skipped for plans without a limit: a premium user with 100,000 aliases must
+    /// not pay for a count on every creation.
     func canCreateAlias(_ user: User, userId: Int64) throws -> Bool {
-        configuration.quota.canCreate(user: user, existingAliases: try store.aliasCount(userId: userId))
+        let existing = configuration.quota.limit(for: user) == nil ? 0 : try store.aliasCount(userId: userId)
+        return configuration.quota.canCreate(user: user, existingAliases: existing)
     }
 
     func quotaMessage(_ user: User) -> String {

@@ -37,7 +37,7 @@ extension Store {
             let aliases = try request
                 .order(Column("pinned").desc, Column("last_activity_at").desc, Column("id").desc)
                 .limit(Self.pageSize, offset: page * Self.pageSize).fetchAll(db)
-            return try aliases.map { try Self.view(of: $0, db) }
+            return try Self.views(of: aliases, db)
         }
     }
 
@@ -67,20 +67,39 @@ extension Store {
         try pool.read { db in try Alias.exists(db, key: id) }
     }
 
-    static func view(of alias: Alias, _ db: Database) throws -> AliasView {
-        let primary = try Mailbox.fetchOne(db, key: alias.mailboxId)
-        let extras = try Mailbox.fetchAll(db, sql: """
-            SELECT m.* FROM mailboxes m JOIN alias_mailboxes am ON am.mailbox_id = m.id
-            WHERE am.alias_id = ? AND m.id != ? AND m.verified = 1 ORDER BY m.email
-            """, arguments: [alias.id, alias.mailboxId])
-        var latestLog: EmailLog?
-        var latestContact: Contact?
-        if let logId = alias.latestEmailLogId {
-            latestLog = try EmailLog.fetchOne(db, key: logId)
-            if let contactId = latestLog?.contactId { latestContact = try Contact.fetchOne(db, key: contactId) }
+    /// Views of many aliases in a constant number of queries (one per related table), so a page
+    /// costs the same whatever its content.
+    static func views(of aliases: [Alias], _ db: Database) throws -> [AliasView] {
+        guard !aliases.isEmpty else { return [] }
+        let aliasIds = aliases.compactMap(\.id)
+        let marks = aliasIds.map { _ in "?" }.joined(separator: ",")
+        let extras = try Row.fetchAll(db, sql: """
+            SELECT am.alias_id AS owner, m.* FROM alias_mailboxes am JOIN mailboxes m ON m.id = am.mailbox_id
+            WHERE am.alias_id IN (\(marks)) AND m.verified = 1 ORDER BY m.email
+            """, arguments: StatementArguments(aliasIds))
+        var extrasByAlias: [Int64: [Mailbox]] = [:]
+        for row in extras { extrasByAlias[row["owner"], default: []].append(try Mailbox(row: row)) }
+        let primaryIds = Array(Set(aliases.map(\.mailboxId)))
+        let primaries = Dictionary(uniqueKeysWithValues: try Mailbox.fetchAll(db, keys: primaryIds).compactMap { mailbox in
+            mailbox.id.map { ($0, mailbox) }
+        })
+        let logIds = aliases.compactMap(\.latestEmailLogId)
+        let logs = Dictionary(uniqueKeysWithValues: try EmailLog.fetchAll(db, keys: logIds).compactMap { log in log.id.map { ($0, log) } })
+        let contactIds = Array(Set(logs.values.compactMap(\.contactId)))
+        let contacts = Dictionary(uniqueKeysWithValues: try Contact.fetchAll(db, keys: contactIds).compactMap { contact in
+            contact.id.map { ($0, contact) }
+        })
+        return aliases.map { alias in
+            let primary = primaries[alias.mailboxId]
+            let others = (extrasByAlias[alias.id ?? 0] ?? []).filter { $0.id != alias.mailboxId }
+            let log = alias.latestEmailLogId.flatMap { logs[$0] }
+            return AliasView(alias: alias, mailboxes: (primary.map { [$0] } ?? []) + others,
+                             latestLog: log, latestContact: log?.contactId.flatMap { contacts[$0] })
         }
-        return AliasView(alias: alias, mailboxes: (primary.map { [$0] } ?? []) + extras,
-                         latestLog: latestLog, latestContact: latestContact)
+    }
+
+    static func view(of alias: Alias, _ db: Database) throws -> AliasView {
+        try views(of: [alias], db)[0]
     }
 
     /// Applies `change` to the user's alias; false when it is not theirs.

@@ -101,16 +101,20 @@ extension Store {
     }
 
     /// The key's user, bumping the key's last use and counter. Nil for an unknown key.
+    /// The lookup runs on a reader; only the one-statement bump takes the writer.
     public func authenticate(apiKey: String, now: Date = Date()) throws -> (user: User, key: ApiKey)? {
         let digest = ApiKeyRule.hash(apiKey)
-        return try pool.write { db in
-            guard var key = try ApiKey.filter(Column("key_hash") == digest).fetchOne(db),
-                  let user = try User.fetchOne(db, key: key.userId)
-            else { return nil }
-            key.lastUsed = now
-            key.times += 1
-            try key.update(db, columns: ["last_used", "times"])
+        guard let (user, found) = try pool.read({ db -> (User, ApiKey)? in
+            guard let key = try ApiKey.filter(Column("key_hash") == digest).fetchOne(db),
+                  let user = try User.fetchOne(db, key: key.userId) else { return nil }
             return (user, key)
+        }) else { return nil }
+        try pool.write { db in
+            try db.execute(sql: "UPDATE api_keys SET last_used = ?, times = times + 1 WHERE id = ?", arguments: [now.unixSeconds, found.id])
         }
+        var key = found
+        key.lastUsed = now
+        key.times += 1
+        return (user, key)
     }
 }
