@@ -1,5 +1,8 @@
 import Crypto
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Hummingbird
 import NIOPosix
 import VeilCore
@@ -11,11 +14,19 @@ public struct AuthConfiguration: Sendable {
     /// New accounts from `/auth/register` get a trial of this length.
     public var trialDays: Int
     public var passwordCost: UInt8
+    /// User-info endpoints that turn a provider's access token into an e-mail address
+    /// (`GET` with `Authorization: Bearer <token>`, JSON answer with `email`). Nil: sign-in with
+    /// that provider is off.
+    public var googleUserInfoURL: URL?
+    public var facebookUserInfoURL: URL?
 
-    public init(registrationOpen: Bool = true, trialDays: Int = 7, passwordCost: UInt8 = PasswordRule.defaultCost) {
+    public init(registrationOpen: Bool = true, trialDays: Int = 7, passwordCost: UInt8 = PasswordRule.defaultCost,
+                googleUserInfoURL: URL? = nil, facebookUserInfoURL: URL? = nil) {
         self.registrationOpen = registrationOpen
         self.trialDays = trialDays
         self.passwordCost = passwordCost
+        self.googleUserInfoURL = googleUserInfoURL
+        self.facebookUserInfoURL = facebookUserInfoURL
     }
 }
 
@@ -34,8 +45,12 @@ struct AuthRoutes {
         group.post("activate") { request, context in try await activate(request, context) }
         group.post("reactivate") { request, context in try await reactivate(request, context) }
         group.post("forgot_password") { request, context in try await forgotPassword(request, context) }
-        group.post("facebook") { request, context in try await social(request, context) }
-        group.post("google") { request, context in try await social(request, context) }
+        group.post("facebook") { request, context in
+            try await social(request, context, tokenField: "facebook_token", endpoint: configuration.facebookUserInfoURL)
+        }
+        group.post("google") { request, context in
+            try await social(request, context, tokenField: "google_token", endpoint: configuration.googleUserInfoURL)
+        }
     }
 
     func limit(_ context: APIContext, _ endpoint: String, perMinute: Int) async throws {
@@ -94,13 +109,18 @@ struct AuthRoutes {
         if user.fidoEnabled, mfa?.enabled != true {
             throw APIError(.forbidden, "Currently we don't support FIDO on mobile yet")
         }
-        if mfa?.enabled == true {
+        return try loginAnswer(user, userId: userId, mfaEnabled: mfa?.enabled == true, device: body["device"]?.string)
+    }
+
+    /// What login answers once the user is known: an `mfa_key` when TOTP is on, else the
+    /// device's API key (the same one on every login from that device).
+    func loginAnswer(_ user: User, userId: Int64, mfaEnabled: Bool, device: String?) throws -> Response {
+        if mfaEnabled {
             return .json(["name": .string(user.name ?? ""), "email": .string(user.email), "mfa_enabled": true,
                           "mfa_key": .string(try mfaKey(userId: userId, now: Date())), "api_key": .null])
         }
-        let device = body["device"]?.string ?? "api"
         return .json(["name": .string(user.name ?? ""), "email": .string(user.email), "mfa_enabled": false,
-                      "mfa_key": .null, "api_key": .string(try store.loginKey(userId: userId, device: device))])
+                      "mfa_key": .null, "api_key": .string(try store.loginKey(userId: userId, device: device ?? "api"))])
     }
 
     func mfa(_ request: Request, _ context: APIContext) async throws -> Response {
@@ -205,11 +225,44 @@ struct AuthRoutes {
         return .json(["ok": true])
     }
 
-    /// Social sign-in needs a provider configured; Veil ships without one.
-    func social(_ request: Request, _ context: APIContext) async throws -> Response {
+    /// Social sign-in: the provider's user-info endpoint vouches for the token's e-mail address.
+    /// A new address gets an activated account (and a welcome e-mail); then it is a login.
+    func social(_ request: Request, _ context: APIContext, tokenField: String, endpoint: URL?) async throws -> Response {
         var request = request
         try await limit(context, "social", perMinute: 10)
-        _ = try await request.requiredObject(context: context)
-        throw APIError.badRequest("invalid login mechanism")
+        let body = try await request.requiredObject(context: context)
+        guard let endpoint else { throw APIError.badRequest("invalid login mechanism") }
+        guard let token = body[tokenField]?.string, !token.isEmpty,
+              let email = try await emailVouched(by: endpoint, token: token).map(EmailAddress.sanitize)
+        else { throw APIError.badRequest("Invalid \(tokenField)") }
+        var user = try findUser(email)
+        if user == nil {
+            guard configuration.registrationOpen else { throw APIError.badRequest("registration is closed") }
+            guard try personalInboxAllowed(email) else { throw APIError.badRequest("cannot use \(email) as personal inbox") }
+            let created = try store.createUser(email: email, name: nil, passwordHash: nil, activated: true, isPremium: false,
+                                               trialEnd: Date().addingTimeInterval(TimeInterval(configuration.trialDays) * 86_400))
+            try? await notifier.sendWelcome(to: email)
+            user = created
+        }
+        guard let user, let userId = user.id else { throw APIError.badRequest("Invalid \(tokenField)") }
+        if user.disabled { throw APIError.badRequest("Account disabled") }
+        return try loginAnswer(user, userId: userId, mfaEnabled: try store.mfaSecret(userId: userId)?.enabled == true,
+                               device: body["device"]?.string)
+    }
+
+    /// Asks the provider who the token belongs to; nil when it does not vouch for a verified address.
+    func emailVouched(by endpoint: URL, token: String) async throws -> String? {
+        guard var components = URLComponents(url: endpoint, resolvingAgainstBaseURL: false) else { return nil }
+        let existing = components.queryItems ?? []
+        components.queryItems = existing + [URLQueryItem(name: "access_token", value: token)]
+        guard let url = components.url else { return nil }
+        var request = URLRequest(url: url, timeoutInterval: 10)
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        guard let (data, response) = try? await URLSession.shared.data(for: request),
+              (response as? HTTPURLResponse)?.statusCode == 200, data.count < 1_000_000,
+              let info = try? JSON.parse(data), let email = info["email"]?.string,
+              info["email_verified"]?.bool != false, EmailAddress.isValid(EmailAddress.sanitize(email))
+        else { return nil }
+        return email
     }
 }

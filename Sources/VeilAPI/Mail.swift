@@ -97,6 +97,14 @@ public struct AccountMailer: Sendable {
             """)
     }
 
+    public func sendWelcome(to email: String) async throws {
+        try await send(to: email, subject: "Welcome to Veil", text: """
+            Hi,
+
+            Your Veil account is ready. Create an alias for every website and keep your address to yourself.
+            """)
+    }
+
     public func sendNewMailboxNotice(to accountEmail: String, mailbox: String) async throws {
         try await send(to: accountEmail, subject: "Mailbox \(mailbox) added", text: """
             Hi,

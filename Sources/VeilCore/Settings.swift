@@ -24,18 +24,3 @@ public enum BlockBehaviour: String, Sendable, CaseIterable, Codable {
     case return2xx = "return_2xx"
     case return5xx = "return_5xx"
 }
-
-/// Per-user preferences. Defaults are those of a new SimpleLogin account (spec/api.md §2.6).
-public struct UserSettings: Sendable, Equatable, Codable {
-    public var aliasGenerator: AliasGenerator = .word
-    public var notification: Bool = true
-    /// A built-in domain chosen as default for random aliases; nil → the first built-in domain.
-    public var randomAliasDefaultDomain: String?
-    public var senderFormat: SenderFormat = .at
-    public var randomAliasSuffix: RandomAliasSuffix = .word
-    public var includeSenderInReverseAlias: Bool = false
-    public var blockBehaviour: BlockBehaviour = .return2xx
-    public var includeWebsiteInOneClickAlias: Bool = true
-
-    public init() {}
-}

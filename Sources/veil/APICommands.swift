@@ -57,7 +57,10 @@ struct APIRuntime {
             quota: AliasQuota(freeLimit: settings.maxAliasesFree), rateLimitsEnabled: rateLimits)
         services = try APIServices(store: store, configuration: configuration)
         let registrationOpen = !options.closedRegistration && (environment["VEIL_REGISTRATION"] ?? "open").lowercased() != "closed"
-        auth = AuthConfiguration(registrationOpen: registrationOpen)
+        auth = AuthConfiguration(
+            registrationOpen: registrationOpen,
+            googleUserInfoURL: environment["VEIL_GOOGLE_USERINFO_URL"].flatMap(URL.init(string:)),
+            facebookUserInfoURL: environment["VEIL_FACEBOOK_USERINFO_URL"].flatMap(URL.init(string:)))
     }
 
     func application(logger: Logger) -> some ApplicationProtocol {

@@ -16,7 +16,7 @@ struct Harness {
     let store: Store
     let services: APIServices
     let sink: SMTPSink
-    let auth: AuthConfiguration
+    var auth: AuthConfiguration
     static let domain = "veil.test"
 
     init(freeLimit: Int = 5, rateLimits: Bool = false, registrationOpen: Bool = true,
