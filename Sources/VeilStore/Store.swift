@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import VeilSchema
 
 /// The SQLite database both daemons share: WAL, foreign keys, a busy timeout so that a writer in
@@ -84,13 +85,57 @@ protocol VeilRecord: Codable, FetchableRecord, MutablePersistableRecord {
 }
 
 extension VeilRecord {
-    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .convertFromSnakeCase }
-    public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { .convertToSnakeCase }
+    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .custom(SnakeCase.codingKey) }
+    public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { .custom(SnakeCase.column) }
     public static var databaseDateDecodingStrategy: DatabaseDateDecodingStrategy { .timeIntervalSince1970 }
     public static var databaseDateEncodingStrategy: DatabaseDateEncodingStrategy { .secondsSince1970 }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
+    }
+}
+
+/// snake_case columns ↔ camelCase properties, converted once per name and then remembered:
+/// GRDB's built-in conversion re-splits every column name of every row, which showed up as the
+/// largest cost of an alias page in profiles.
+enum SnakeCase {
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    private static let properties = Mutex<[String: String]>([:])
+    private static let columns = Mutex<[String: String]>([:])
+
+    @Sendable static func codingKey(_ column: String) -> any CodingKey {
+        if let known = properties.withLock({ $0[column] }) { return Key(stringValue: known) }
+        var result = ""
+        var upperNext = false
+        for character in column {
+            if character == "_" { upperNext = !result.isEmpty; continue }
+            result.append(upperNext ? Character(character.uppercased()) : character)
+            upperNext = false
+        }
+        properties.withLock { $0[column] = result }
+        return Key(stringValue: result)
+    }
+
+    @Sendable static func column(_ key: any CodingKey) -> String {
+        let property = key.stringValue
+        if let known = columns.withLock({ $0[property] }) { return known }
+        var result = ""
+        for character in property {
+            if character.isUppercase {
+                result.append("_")
+                result.append(Character(character.lowercased()))
+            } else {
+                result.append(character)
+            }
+        }
+        columns.withLock { $0[property] = result }
+        return result
     }
 }
 

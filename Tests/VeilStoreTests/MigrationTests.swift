@@ -82,3 +82,14 @@ import VeilCore
         #expect(try again.appliedMigrations() == Store.migrationNames)
     }
 }
+
+@Suite struct SnakeCaseTests {
+    @Test func columnsAndPropertiesConvertBothWays() {
+        #expect(SnakeCase.codingKey("include_sender_in_reverse_alias").stringValue == "includeSenderInReverseAlias")
+        #expect(SnakeCase.codingKey("id").stringValue == "id")
+        #expect(SnakeCase.column(SnakeCase.Key(stringValue: "nbForward")) == "nb_forward")
+        #expect(SnakeCase.column(SnakeCase.Key(stringValue: "dkimPrivateKey")) == "dkim_private_key")
+        // Cached answers are the same answers.
+        #expect(SnakeCase.codingKey("include_sender_in_reverse_alias").stringValue == "includeSenderInReverseAlias")
+    }
+}
