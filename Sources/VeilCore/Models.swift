@@ -240,7 +240,7 @@ public struct DeletedAlias: Sendable, Equatable, Codable {
     }
 }
 
-public struct Notification: Sendable, Equatable, Codable {
+public struct UserNotification: Sendable, Equatable, Codable {
     public var id: Int64?
     public var userId: Int64
     public var title: String?

@@ -87,8 +87,8 @@ protocol VeilRecord: Codable, FetchableRecord, MutablePersistableRecord {
 extension VeilRecord {
     public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .custom(SnakeCase.codingKey) }
     public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { .custom(SnakeCase.column) }
-    public static var databaseDateDecodingStrategy: DatabaseDateDecodingStrategy { .timeIntervalSince1970 }
-    public static var databaseDateEncodingStrategy: DatabaseDateEncodingStrategy { .secondsSince1970 }
+    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy { .timeIntervalSince1970 }
+    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy { .secondsSince1970 }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID

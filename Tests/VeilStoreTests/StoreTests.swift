@@ -19,6 +19,27 @@ import VeilCore
         #expect(stored.blockBehaviour == .return2xx && stored.randomAliasSuffix == .word)
     }
 
+    /// Times are INTEGER Unix seconds in every table, whether written by a record or by SQL, so
+    /// that SQL comparisons and the triggers' max() see numbers.
+    @Test func timesAreStoredAsIntegerSeconds() throws {
+        let store = try TestDatabase().open()
+        let user = try store.createUser(email: "t@example.com", name: nil, passwordHash: nil, activated: true, isPremium: false,
+                                        trialEnd: Date(timeIntervalSince1970: 2_000_000_000), now: Date(timeIntervalSince1970: 1_000))
+        let alias = try store.createAlias(userId: try #require(user.id), email: "t@veil.test", mailboxIds: [try #require(user.defaultMailboxId)],
+                                          now: Date(timeIntervalSince1970: 1_500))
+        _ = alias
+        let types = try store.pool.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT typeof(created_at) FROM users UNION ALL SELECT typeof(trial_end) FROM users
+                UNION ALL SELECT typeof(created_at) FROM mailboxes UNION ALL SELECT typeof(created_at) FROM aliases
+                UNION ALL SELECT typeof(last_activity_at) FROM aliases
+                """)
+        }
+        #expect(types == Array(repeating: "integer", count: 5))
+        #expect(try store.alias(email: "t@veil.test")?.createdAt == Date(timeIntervalSince1970: 1_500))
+        #expect(try store.user(email: "t@example.com")?.trialEnd == Date(timeIntervalSince1970: 2_000_000_000))
+    }
+
     @Test func emailsAreUniqueWhateverTheirCase() throws {
         let store = try TestDatabase().open()
         _ = try store.createUser(email: "me@example.com", name: nil, passwordHash: nil, activated: true, isPremium: false)
