@@ -12,6 +12,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "veil", targets: ["veil"]),
+        // For the separate Benchmarks/ package.
+        .library(name: "VeilCore", targets: ["VeilCore"]),
+        .library(name: "VeilStore", targets: ["VeilStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),

@@ -58,7 +58,7 @@ struct MailboxRoutes {
 
     func update(_ request: Request, _ context: APIContext) async throws -> Response {
         var request = request
-        let (user, userId) = try context.requireUser()
+        let (_, userId) = try context.requireUser()
         let body = try await request.optionalObject(context: context)
         guard let mailbox = try store.mailbox(id: try context.pathId("mailbox_id"), userId: userId), let mailboxId = mailbox.id else {
             throw APIError.forbidden
@@ -79,7 +79,6 @@ struct MailboxRoutes {
         if body["cancel_email_change"]?.bool == true {
             _ = try store.updateMailbox(id: mailboxId, userId: userId) { $0.newEmail = nil }
         }
-        _ = user
         return .json(["updated": true])
     }
 

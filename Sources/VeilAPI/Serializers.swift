@@ -39,7 +39,7 @@ enum Serialize {
             "nb_reply": .int(Int64(alias.nbReply)),
             "mailbox": primary.map(mailboxRef) ?? .null,
             "mailboxes": .array(view.mailboxes.map(mailboxRef)),
-            "support_pgp": .bool(view.mailboxes.contains { $0.pgpPublicKey != nil } && !alias.disablePgp),
+            "support_pgp": .bool(view.mailboxes.contains { $0.pgpPublicKey != nil }),
             "disable_pgp": .bool(alias.disablePgp),
             "latest_activity": latest,
         ]

@@ -286,6 +286,20 @@ import VeilTestSupport
         }
     }
 
+    @Test func supportPGPFollowsTheMailboxesKeys() async throws {
+        let harness = try await Harness()
+        let user = try harness.user(premium: true)
+        let alias = try harness.alias(user, "pgp@veil.test")
+        let id = try #require(alias.id)
+        try await harness.test { (client: Client) async throws in
+            #expect(try await client.get("/api/aliases/\(id)", key: user.key)["support_pgp"] == false)
+            _ = try harness.store.updateMailbox(id: user.mailboxId, userId: user.id) { $0.pgpPublicKey = "-----BEGIN PGP PUBLIC KEY BLOCK-----" }
+            _ = try await client.patch("/api/aliases/\(id)", key: user.key, json: #"{"disable_pgp": true}"#)
+            let view = try await client.get("/api/aliases/\(id)", key: user.key)
+            #expect(view["support_pgp"] == true && view["disable_pgp"] == true)
+        }
+    }
+
     @Test func getUnknownAliasIs400AndOthersAre403() async throws {
         let harness = try await Harness()
         let user = try harness.user()
