@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 import NIOPosix
@@ -14,7 +15,6 @@ struct AccountRoutes {
     func register(on group: RouterGroup<APIContext>) {
         group.get("user_info") { _, context in try userInfo(context) }
         group.patch("user_info") { request, context in try await updateUserInfo(request, context) }
-        group.get("user/profile_picture") { _, context in try profilePicture(context) }
         group.post("api_key") { request, context in try await createApiKey(request, context) }
         group.get("logout") { _, _ in Response.json(["msg": "User is logged out"]) }
         group.patch("sudo") { request, context in try await sudo(request, context) }
@@ -22,10 +22,19 @@ struct AccountRoutes {
         group.get("stats") { _, context in try stats(context) }
     }
 
+    /// Pictures are served without the API key (an `<img>` cannot send it) under an unguessable,
+    /// signed URL that changes with the picture.
+    func pictureToken(userId: Int64, data: Data) throws -> String {
+        let version = SHA256.hash(data: data).prefix(6).map { String(format: "%02x", $0) }.joined()
+        let payload = "\(userId).\(version)"
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: SymmetricKey(data: try store.secret(.mediaSigning)))
+        return payload + "." + Base64URL.encode(Data(mac).prefix(16))
+    }
+
     func userInfoJSON(_ user: User, userId: Int64) throws -> JSON {
         let now = Date()
         let inTrial = !user.isPremium && user.inTrial(at: now)
-        let picture = try store.profilePicture(userId: userId) != nil
+        let picture = try store.profilePicture(userId: userId)
         return [
             "name": .string(user.name ?? ""),
             "email": .string(user.email),
@@ -36,7 +45,7 @@ struct AccountRoutes {
             "connected_proton_address": .null,
             "can_create_reverse_alias": .bool(user.isPremium || inTrial || !user.cannotCreateContacts
                                                 || !services.configuration.disableCreateContactsForFree),
-            "profile_picture_url": picture ? .string(publicURL + "/api/user/profile_picture?u=\(userId)&v=\(user.createdAt.timeIntervalSince1970)") : .null,
+            "profile_picture_url": try picture.map { .string(publicURL + "/profile_picture/" + (try pictureToken(userId: userId, data: $0.data))) } ?? .null,
         ]
     }
 
@@ -67,10 +76,14 @@ struct AccountRoutes {
         return .json(try userInfoJSON(user, userId: userId))
     }
 
-    func profilePicture(_ context: APIContext) throws -> Response {
-        let (_, userId) = try context.requireUser()
-        guard let picture = try store.profilePicture(userId: userId) else { throw APIError(.notFound, "No profile picture") }
-        return Response(status: .ok, headers: [.contentType: picture.type], body: .init(byteBuffer: ByteBuffer(bytes: picture.data)))
+    /// `GET /profile_picture/<user>.<version>.<signature>`, no key needed.
+    func profilePicture(token: String) throws -> Response {
+        let parts = token.split(separator: ".")
+        guard parts.count == 3, let userId = Int64(parts[0]), let picture = try store.profilePicture(userId: userId),
+              constantTimeEquals(Array(try pictureToken(userId: userId, data: picture.data).utf8), Array(token.utf8))
+        else { throw APIError(.notFound, "No profile picture") }
+        return Response(status: .ok, headers: [.contentType: picture.type, .cacheControl: "private, max-age=86400"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: picture.data)))
     }
 
     func requireSudo(_ context: APIContext) throws {

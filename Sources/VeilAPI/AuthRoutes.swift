@@ -60,6 +60,15 @@ struct AuthRoutes {
         }
     }
 
+    /// The same limit per account, so guessing one password from many addresses is slow too.
+    func limitAccount(_ endpoint: String, _ email: String?) async throws {
+        guard let email else { return }
+        let account = EmailAddress.canonical(email)
+        guard await services.rateLimiter.allow("auth-\(endpoint)-account:\(account)", limits: [(10, .seconds(60))]) else {
+            throw APIError.rateLimited
+        }
+    }
+
     func verifyPassword(_ password: String, hash: String?) async throws -> Bool {
         let stored = hash ?? PasswordRule.decoyHash
         let valid = try await NIOThreadPool.singleton.runIfActive { PasswordRule.verify(password, hash: stored) }
@@ -97,6 +106,7 @@ struct AuthRoutes {
         var request = request
         try await limit(context, "login", perMinute: 10)
         let body = try await request.requiredObject(context: context)
+        try await limitAccount("login", body["email"]?.string)
         let password = body["password"]?.string ?? ""
         let user = try body["email"]?.string.flatMap(findUser)
         guard try await verifyPassword(password, hash: user?.passwordHash), let user, let userId = user.id else {
@@ -186,6 +196,7 @@ struct AuthRoutes {
         var request = request
         try await limit(context, "activate", perMinute: 10)
         let body = try await request.requiredObject(context: context)
+        try await limitAccount("activate", body["email"]?.string)
         guard let user = try body["email"]?.string.flatMap(findUser), let userId = user.id, !user.activated else {
             throw APIError.badRequest("Wrong email or code")
         }

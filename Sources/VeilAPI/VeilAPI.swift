@@ -22,7 +22,9 @@ public enum VeilAPIServer {
 
         AuthRoutes(services: services, configuration: auth, notifier: notifier).register(on: router.group("api/auth"))
         let api = router.group("api").add(middleware: Authenticator(store: services.store))
-        AccountRoutes(services: services, publicURL: publicURL).register(on: api)
+        let account = AccountRoutes(services: services, publicURL: publicURL)
+        account.register(on: api)
+        router.get("profile_picture/:token") { _, context in try account.profilePicture(token: context.parameters.get("token") ?? "") }
         AliasCreationRoutes(services: services).register(on: api)
         AliasRoutes(services: services).register(on: api)
         MailboxRoutes(services: services, notifier: notifier).register(on: api)

@@ -10,6 +10,7 @@ public enum InstanceSecret: String, Sendable, CaseIterable {
     case codePepper = "code_pepper"
     case apiKeyDerivation = "api_key_derivation"
     case mfaToken = "mfa_token"
+    case mediaSigning = "media_signing"
 }
 
 extension Store {

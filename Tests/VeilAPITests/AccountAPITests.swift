@@ -42,9 +42,12 @@ import VeilTestSupport
             #expect(named.status == .ok && named["name"] == "new name")
             let pictured = try await client.patch("/api/user_info", key: user.key, json: "{\"profile_picture\": \"\(png)\"}")
             let url = try #require(pictured["profile_picture_url"]?.string)
-            #expect(url.hasPrefix("https://veil.test/api/user/profile_picture"))
-            let served = try await client.get("/api/user/profile_picture", key: user.key)
-            #expect(served.headers[.contentType] == "image/png")
+            #expect(url.hasPrefix("https://veil.test/profile_picture/"))
+            let path = String(url.dropFirst("https://veil.test".count))
+            let served = try await client.get(path)
+            #expect(served.status == .ok && served.headers[.contentType] == "image/png")
+            #expect(try await client.get(path + "x").status == .notFound)
+            #expect(try await client.get("/profile_picture/\(user.id).000000.AAAA").status == .notFound)
             let notImage = try await client.patch("/api/user_info", key: user.key, json: #"{"profile_picture": "aGVsbG8="}"#)
             #expect(notImage.status == .badRequest && notImage.error == "Unsupported image format")
             let removed = try await client.patch("/api/user_info", key: user.key, json: #"{"profile_picture": null}"#)
@@ -120,6 +123,19 @@ import VeilTestSupport
             #expect(unknown.error == "Email or password incorrect")
             let notActivated = try await client.post("/api/auth/login", json: #"{"email": "new@example.com", "password": "password123"}"#)
             #expect(notActivated.status == .unprocessableContent && notActivated.error == "Account not activated")
+        }
+    }
+
+    @Test func loginIsRateLimitedPerClient() async throws {
+        let harness = try await Harness(rateLimits: true)
+        try harness.user()
+        try await harness.test { (client: Client) async throws in
+            var statuses: [Int] = []
+            for _ in 0..<11 {
+                statuses.append(try await client.post("/api/auth/login", json: #"{"email": "user@example.com", "password": "wrong"}"#).status.code)
+            }
+            #expect(statuses.prefix(10).allSatisfy { $0 == 400 })
+            #expect(statuses.last == 429)
         }
     }
 
