@@ -56,13 +56,19 @@ struct MailboxRoutes {
         return .json(Serialize.mailbox(mailbox, isDefault: false, aliasCount: 0), status: .created)
     }
 
+    /// The caller's mailbox named in the path; 403 `Forbidden` otherwise.
+    func ownedMailbox(_ context: APIContext, userId: Int64) throws -> (Mailbox, Int64) {
+        guard let mailbox = try store.mailbox(id: try context.pathId("mailbox_id"), userId: userId), let mailboxId = mailbox.id else {
+            throw APIError.forbidden
+        }
+        return (mailbox, mailboxId)
+    }
+
     func update(_ request: Request, _ context: APIContext) async throws -> Response {
         var request = request
         let (_, userId) = try context.requireUser()
         let body = try await request.optionalObject(context: context)
-        guard let mailbox = try store.mailbox(id: try context.pathId("mailbox_id"), userId: userId), let mailboxId = mailbox.id else {
-            throw APIError.forbidden
-        }
+        let (mailbox, mailboxId) = try ownedMailbox(context, userId: userId)
         if mailbox.adminDisabled { throw APIError.badRequest("This mailbox has been disabled. Please contact support.") }
         if body["default"]?.bool == true {
             guard mailbox.verified else { throw APIError.badRequest("Unverified mailbox cannot be used as default mailbox") }
@@ -86,9 +92,7 @@ struct MailboxRoutes {
         var request = request
         let (user, userId) = try context.requireUser()
         let body = try await request.optionalObject(context: context)
-        guard let mailbox = try store.mailbox(id: try context.pathId("mailbox_id"), userId: userId), let mailboxId = mailbox.id else {
-            throw APIError.forbidden
-        }
+        let (mailbox, mailboxId) = try ownedMailbox(context, userId: userId)
         if mailbox.adminDisabled {
             throw APIError.badRequest("This mailbox has been disabled and cannot be deleted. Please contact support.")
         }

@@ -262,10 +262,6 @@ extension Store {
 
     @discardableResult
     public func insertCustomDomain(_ domain: CustomDomain) throws -> CustomDomain {
-        try pool.write { db in
-            var domain = domain
-            try domain.insert(db)
-            return domain
-        }
+        try inserted(domain)
     }
 }

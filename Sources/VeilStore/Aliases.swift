@@ -135,11 +135,7 @@ extension Store {
 
     @discardableResult
     public func insertEmailLog(_ log: EmailLog) throws -> EmailLog {
-        try pool.write { db in
-            var log = log
-            try log.insert(db)
-            return log
-        }
+        try inserted(log)
     }
 
     /// The alias's logs, newest first.

@@ -68,6 +68,15 @@ public final class Store: Sendable {
         try pool.read { db in try Self.migrator().hasCompletedMigrations(db) }
     }
 
+    /// The record as stored, with its new id.
+    func inserted<Record: VeilRecord & Sendable>(_ record: Record) throws -> Record {
+        try pool.write { db in
+            var record = record
+            try record.insert(db)
+            return record
+        }
+    }
+
     /// `PRAGMA integrity_check` → "ok" when the file is sound.
     public func integrityCheck() throws -> String {
         try pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }

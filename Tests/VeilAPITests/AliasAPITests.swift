@@ -45,10 +45,7 @@ import VeilTestSupport
     @Test func customDomainsComeFirst() async throws {
         let harness = try await Harness()
         let user = try harness.user(premium: true)
-        var domain = CustomDomain(userId: user.id, domain: "my.tld", ownershipToken: "t", createdAt: Date())
-        domain.verified = true
-        domain.randomPrefixGeneration = true
-        try harness.store.insertCustomDomain(domain)
+        try harness.verifiedDomain(user, "my.tld", randomPrefix: true)
         try await harness.test { (client: Client) async throws in
             let suffixes = try #require(try await client.get("/api/v5/alias/options", key: user.key)["suffixes"]?.array)
             #expect(suffixes.count == 3)
@@ -128,9 +125,7 @@ import VeilTestSupport
     @Test func deletedAliasIsNeverCreatedAgain() async throws {
         let harness = try await Harness()
         let user = try harness.user(premium: true)
-        var domain = CustomDomain(userId: user.id, domain: "my.tld", ownershipToken: "t", createdAt: Date())
-        domain.verified = true
-        try harness.store.insertCustomDomain(domain)
+        try harness.verifiedDomain(user, "my.tld")
         try await harness.test { (client: Client) async throws in
             let body = "{\"alias_prefix\": \"prefix\", \"signed_suffix\": \"\(signed(harness, "@my.tld"))\", \"mailbox_ids\": [\(user.mailboxId)]}"
             let created = try await client.post("/api/v3/alias/custom/new", key: user.key, json: body)
@@ -203,9 +198,7 @@ import VeilTestSupport
     @Test func oneClickAliasOnACustomDomainIsReused() async throws {
         let harness = try await Harness()
         let user = try harness.user(premium: true)
-        var domain = CustomDomain(userId: user.id, domain: "my.tld", ownershipToken: "t", createdAt: Date())
-        domain.verified = true
-        try harness.store.insertCustomDomain(domain)
+        try harness.verifiedDomain(user, "my.tld")
         try await harness.test { (client: Client) async throws in
             let first = try await client.post("/api/alias/random/new?hostname=www.test.com", key: user.key)
             #expect(first.status == .created && first["alias"] == "test@my.tld")

@@ -68,6 +68,15 @@ struct Harness {
         try #require(try store.createMailbox(userId: user.id, email: email, verified: true).id)
     }
 
+    /// A custom domain of the user whose ownership is verified.
+    @discardableResult
+    func verifiedDomain(_ user: TestUser, _ name: String, randomPrefix: Bool = false) throws -> CustomDomain {
+        var domain = CustomDomain(userId: user.id, domain: name, ownershipToken: "token", createdAt: Date())
+        domain.verified = true
+        domain.randomPrefixGeneration = randomPrefix
+        return try store.insertCustomDomain(domain)
+    }
+
     func alias(_ user: TestUser, _ email: String, mailboxIds: [Int64]? = nil, at date: Date = Date()) throws -> Alias {
         try store.createAlias(userId: user.id, email: email, mailboxIds: mailboxIds ?? [user.mailboxId], now: date)
     }
