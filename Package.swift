@@ -60,6 +60,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The message format: header fields and RFC 2047 words. No I/O.
+        .target(
+            name: "VeilMail",
+            swiftSettings: strictSettings
+        ),
         // SMTP protocol: the outbound relay client (server to come). Knows nothing about aliases.
         .target(
             name: "VeilSMTP",
@@ -112,6 +117,7 @@ let package = Package(
         ),
         .testTarget(name: "VeilCoreTests", dependencies: ["VeilCore"], swiftSettings: strictSettings),
         .testTarget(name: "VeilStoreTests", dependencies: ["VeilStore", "VeilCore"], swiftSettings: strictSettings),
+        .testTarget(name: "VeilMailTests", dependencies: ["VeilMail"], swiftSettings: strictSettings),
         .testTarget(name: "VeilSMTPTests", dependencies: ["VeilSMTP", "VeilTestSupport", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")], swiftSettings: strictSettings),
         .testTarget(
             name: "VeilAPITests",
