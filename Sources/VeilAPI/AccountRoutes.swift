@@ -23,9 +23,8 @@ struct AccountRoutes {
     }
 
     /// Pictures are served without the API key (an `<img>` cannot send it) under an unguessable,
-    /// signed URL that changes with the picture.
-    func pictureToken(userId: Int64, data: Data) throws -> String {
-        let version = SHA256.hash(data: data).prefix(6).map { String(format: "%02x", $0) }.joined()
+    /// signed URL that changes with the picture (its version is the time it was set).
+    func pictureToken(userId: Int64, version: Int64) throws -> String {
         let payload = "\(userId).\(version)"
         let mac = HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: SymmetricKey(data: try store.secret(.mediaSigning)))
         return payload + "." + Base64URL.encode(Data(mac).prefix(16))
@@ -34,7 +33,7 @@ struct AccountRoutes {
     func userInfoJSON(_ user: User, userId: Int64) throws -> JSON {
         let now = Date()
         let inTrial = !user.isPremium && user.inTrial(at: now)
-        let picture = try store.profilePicture(userId: userId)
+        let pictureVersion = try store.profilePictureVersion(userId: userId)
         return [
             "name": .string(user.name ?? ""),
             "email": .string(user.email),
@@ -45,7 +44,7 @@ struct AccountRoutes {
             "connected_proton_address": .null,
             "can_create_reverse_alias": .bool(user.isPremium || inTrial || !user.cannotCreateContacts
                                                 || !services.configuration.disableCreateContactsForFree),
-            "profile_picture_url": try picture.map { .string(publicURL + "/profile_picture/" + (try pictureToken(userId: userId, data: $0.data))) } ?? .null,
+            "profile_picture_url": try pictureVersion.map { .string(publicURL + "/profile_picture/" + (try pictureToken(userId: userId, version: $0))) } ?? .null,
         ]
     }
 
@@ -79,8 +78,9 @@ struct AccountRoutes {
     /// `GET /profile_picture/<user>.<version>.<signature>`, no key needed.
     func profilePicture(token: String) throws -> Response {
         let parts = token.split(separator: ".")
-        guard parts.count == 3, let userId = Int64(parts[0]), let picture = try store.profilePicture(userId: userId),
-              constantTimeEquals(Array(try pictureToken(userId: userId, data: picture.data).utf8), Array(token.utf8))
+        guard parts.count == 3, let userId = Int64(parts[0]), let version = try store.profilePictureVersion(userId: userId),
+              constantTimeEquals(Array(try pictureToken(userId: userId, version: version).utf8), Array(token.utf8)),
+              let picture = try store.profilePicture(userId: userId)
         else { throw APIError(.notFound, "No profile picture") }
         return Response(status: .ok, headers: [.contentType: picture.type, .cacheControl: "private, max-age=86400"],
                         body: .init(byteBuffer: ByteBuffer(bytes: picture.data)))

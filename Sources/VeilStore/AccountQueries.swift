@@ -12,10 +12,21 @@ extension Store {
         }
     }
 
-    public func setProfilePicture(userId: Int64, data: Data?, type: String?) throws {
+    /// Stores (or removes) the picture and moves `updated_at` forward, which versions its URL.
+    public func setProfilePicture(userId: Int64, data: Data?, type: String?, now: Date = Date()) throws {
         try pool.write { db in
-            try db.execute(sql: "UPDATE users SET profile_picture = ?, profile_picture_type = ? WHERE id = ?",
-                           arguments: [data, type, userId])
+            try db.execute(sql: """
+                UPDATE users SET profile_picture = ?, profile_picture_type = ?,
+                    updated_at = max(coalesce(updated_at, 0) + 1, ?) WHERE id = ?
+                """, arguments: [data, type, now.unixSeconds, userId])
+        }
+    }
+
+    /// The version of the user's picture, without reading the picture; nil when there is none.
+    public func profilePictureVersion(userId: Int64) throws -> Int64? {
+        try pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT coalesce(updated_at, 0) FROM users WHERE id = ? AND profile_picture IS NOT NULL",
+                               arguments: [userId])
         }
     }
 
