@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // Domain types and pure rules. No I/O.
@@ -65,12 +66,15 @@ let package = Package(
             name: "VeilMail",
             swiftSettings: strictSettings
         ),
-        // SMTP protocol: the outbound relay client (server to come). Knows nothing about aliases.
+        // SMTP protocol: the server (sessions, limits, STARTTLS, LMTP) and the outbound relay client.
+        // Knows nothing about aliases.
         .target(
             name: "VeilSMTP",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSettings
         ),
@@ -118,7 +122,11 @@ let package = Package(
         .testTarget(name: "VeilCoreTests", dependencies: ["VeilCore"], swiftSettings: strictSettings),
         .testTarget(name: "VeilStoreTests", dependencies: ["VeilStore", "VeilCore"], swiftSettings: strictSettings),
         .testTarget(name: "VeilMailTests", dependencies: ["VeilMail"], swiftSettings: strictSettings),
-        .testTarget(name: "VeilSMTPTests", dependencies: ["VeilSMTP", "VeilTestSupport", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")], swiftSettings: strictSettings),
+        .testTarget(name: "VeilSMTPTests", dependencies: [
+            "VeilSMTP", "VeilTestSupport",
+            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ], swiftSettings: strictSettings),
         .testTarget(
             name: "VeilAPITests",
             dependencies: [

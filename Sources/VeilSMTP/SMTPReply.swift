@@ -10,7 +10,23 @@ public struct SMTPReply: Sendable, Equatable, CustomStringConvertible {
         self.lines = lines
     }
 
+    /// `SMTPReply(550, "5.1.1", "E515 Email not exist")` → `550 5.1.1 E515 Email not exist`.
+    public init(_ code: Int, _ enhancedCode: String, _ text: String) {
+        self.init(code: code, lines: [enhancedCode + " " + text])
+    }
+
     public var isPositive: Bool { (200..<400).contains(code) }
+    public var isPermanent: Bool { code >= 500 }
+
+    /// The reply as written on the wire: `250-first`, ..., `250 last`, each ending in CRLF.
+    public var wireFormat: String {
+        var output = ""
+        let texts = lines.isEmpty ? [""] : lines
+        for (index, line) in texts.enumerated() {
+            output += String(code) + (index == texts.count - 1 ? " " : "-") + line + "\r\n"
+        }
+        return output
+    }
     public var isTransient: Bool { (400..<500).contains(code) }
     public var description: String { "\(code) " + lines.joined(separator: " / ") }
 }
