@@ -78,6 +78,18 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The pipeline: envelope + message → classify → rewrite → relay → log → SMTP reply.
+        .target(
+            name: "VeilMailHandler",
+            dependencies: [
+                "VeilCore",
+                "VeilStore",
+                "VeilMail",
+                "VeilSMTP",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Test helpers that need real sockets (an SMTP sink on loopback). Used by tests only.
         .target(
             name: "VeilTestSupport",
@@ -109,6 +121,8 @@ let package = Package(
                 "VeilCore",
                 "VeilStore",
                 "VeilSMTP",
+                "VeilMail",
+                "VeilMailHandler",
                 "VeilAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -133,6 +147,11 @@ let package = Package(
                 "VeilAPI", "VeilStore", "VeilCore", "VeilSMTP", "VeilTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "VeilMailHandlerTests",
+            dependencies: ["VeilMailHandler", "VeilStore", "VeilCore", "VeilMail", "VeilSMTP", "VeilTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "VeilCLITests", dependencies: ["veil", "VeilStore", "VeilCore"], swiftSettings: strictSettings),

@@ -119,3 +119,36 @@ public final class SMTPSink: Sendable {
         return String(trimmed[trimmed.index(after: open)..<close])
     }
 }
+
+/// A line-oriented client on a raw socket, for tests that speak SMTP or LMTP by hand.
+public final class SMTPTestConnection {
+    let channel: NIOAsyncChannel<SMTPReply, ByteBuffer>
+    var replies: NIOAsyncChannelInboundStream<SMTPReply>.AsyncIterator
+
+    init(channel: NIOAsyncChannel<SMTPReply, ByteBuffer>) {
+        self.channel = channel
+        self.replies = channel.inbound.makeAsyncIterator()
+    }
+
+    public static func connect(port: Int) async throws -> SMTPTestConnection {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPReplyDecoder()))
+                    return try NIOAsyncChannel<SMTPReply, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return SMTPTestConnection(channel: channel)
+    }
+
+    public func write(_ text: String) async throws {
+        try await channel.outbound.write(ByteBuffer(string: text))
+    }
+
+    /// The next reply as one line: `250 2.0.0 Ok` (continuation lines joined with " / ").
+    public func readReply() async throws -> String {
+        let reply = try await replies.next()
+        guard let reply else { return "" }
+        return "\(reply.code) " + reply.lines.joined(separator: " / ")
+    }
+}

@@ -1,0 +1,256 @@
+import Foundation
+import Logging
+import VeilCore
+import VeilMail
+import VeilSMTP
+import VeilStore
+
+/// The heart of `veil smtpd`: for each recipient of a message it decides forward, reply, bounce
+/// or reject (spec/mail.md), rewrites, hands the copies to the relay, logs, and gives the SMTP
+/// server its reply. 2xx only once every copy is relayed or held in the outbound queue.
+public struct MailPipeline: SMTPServerDelegate {
+    let store: Store
+    let relay: any MailRelay
+    let configuration: MailConfiguration
+    let verp: VERPSigner
+    let logger: Logger
+    /// One reply per recipient (LMTP) instead of one merged reply.
+    let perRecipientReplies: Bool
+
+    public init(store: Store, relay: any MailRelay, configuration: MailConfiguration, lmtp: Bool = false,
+                logger: Logger = Logger(label: "veil.smtpd")) throws {
+        self.store = store
+        self.relay = relay
+        self.configuration = configuration
+        self.verp = VERPSigner(secret: try store.secret(.verp), prefix: configuration.verpPrefix,
+                               lifetime: configuration.verpLifetime)
+        self.logger = logger
+        self.perRecipientReplies = lmtp
+    }
+
+    /// R-1.1: trimmed, no spaces, lower case, no U+200F.
+    static func normalize(_ address: String) -> String {
+        address.trimmingCharacters(in: .whitespacesAndNewlines)
+            .replacingOccurrences(of: "\n", with: " ")
+            .replacingOccurrences(of: " ", with: "")
+            .replacingOccurrences(of: "\u{200F}", with: "")
+            .lowercased()
+    }
+
+    // MARK: RCPT TO (Appendix A: unknown recipients are refused here)
+
+    enum Recipient {
+        case alias(Alias)
+        case reverseAlias(Contact)
+        case verp(VERPSigner.Address)
+        case noreply
+    }
+
+    enum Classification {
+        case success(Recipient)
+        case failure(MailStatus)
+    }
+
+    public func verifyRecipient(_ recipient: String, envelope: SMTPEnvelope) async -> SMTPReply {
+        do {
+            switch try classify(Self.normalize(recipient)) {
+            case .success: return SMTPReply(250, "2.1.5", "Ok")
+            case .failure(let status): return status.reply
+            }
+        } catch {
+            logger.error("recipient lookup failed", metadata: ["rcpt": "\(recipient)", "error": "\(error)"])
+            return MailStatus.unexpected.reply
+        }
+    }
+
+    func classify(_ address: String) throws -> Classification {
+        guard let domain = EmailAddress.domain(of: address) else { return .failure(.unknownAlias) }
+        if configuration.noreplyAddresses.contains(address) { return .success(.noreply) }
+        let ownDomain = try configuration.isOwnDomain(domain) || store.customDomain(named: domain) != nil
+        guard ownDomain else { return .failure(.domainNotServed) }
+        if verp.looksLikeVERP(address) {
+            do {
+                return .success(.verp(try verp.verify(address)))
+            } catch {
+                return .failure(.noSuchEmailLog)
+            }
+        }
+        if let alias = try store.alias(email: address) { return .success(.alias(alias)) }
+        if let contact = try store.contact(reverseAlias: address) { return .success(.reverseAlias(contact)) }
+        return .failure(.unknownAlias)
+    }
+
+    // MARK: End of DATA
+
+    /// One outcome of a recipient or of one mailbox copy.
+    struct Outcome {
+        var delivered: Bool
+        var status: MailStatus
+        /// A copy the relay refused for now: queued when the transaction succeeds elsewhere,
+        /// otherwise its log row is removed and the sender retries.
+        var pending: PendingCopy?
+
+        static func done(_ status: MailStatus, delivered: Bool = false) -> Outcome {
+            Outcome(delivered: delivered, status: status, pending: nil)
+        }
+    }
+
+    struct PendingCopy {
+        var logId: Int64?
+        var sender: String
+        var recipient: String
+        var data: [UInt8]
+        var error: String
+    }
+
+    public func deliver(_ envelope: SMTPEnvelope, message data: [UInt8]) async -> [SMTPReply] {
+        let started = ContinuousClock.now
+        let mailFrom = Self.normalize(envelope.sender)
+        var perRecipient: [[Outcome]] = []
+        do {
+            let message = try Message(parsing: data)
+            for recipient in envelope.recipients {
+                perRecipient.append(try await handle(recipient: Self.normalize(recipient), mailFrom: mailFrom,
+                                                     message: message, envelope: envelope))
+            }
+        } catch {
+            logger.error("message handling failed", metadata: ["queue_id": "\(envelope.id)", "error": "\(error)"])
+            let replies = envelope.recipients.map { _ in MailStatus.unexpected.reply }
+            return perRecipientReplies ? replies : [MailStatus.unexpected.reply]
+        }
+        let statuses: [MailStatus]
+        if perRecipientReplies {
+            statuses = perRecipient.map { settle($0, envelope: envelope) }
+        } else {
+            statuses = [settle(perRecipient.flatMap { $0 }, envelope: envelope)]
+        }
+        let milliseconds = (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000
+            + (ContinuousClock.now - started).components.seconds * 1000
+        logger.info("message", metadata: [
+            "queue_id": "\(envelope.id)", "from": "\(mailFrom.isEmpty ? "<>" : mailFrom)",
+            "rcpts": "\(envelope.recipients.joined(separator: ","))", "size": "\(data.count)",
+            "outcome": "\(statuses.map(\.token).joined(separator: ","))",
+            "reply": "\(statuses.first.map { "\($0.code) \($0.enhancedCode)" } ?? "")", "duration_ms": "\(milliseconds)",
+        ])
+        return statuses.map(\.reply)
+    }
+
+    /// R-1.14 with Appendix A: if anything was delivered, the first delivered status, and every
+    /// copy the relay refused for now is queued; if nothing was and a copy failed for now, 451 so
+    /// the sender retries; otherwise the first status.
+    func settle(_ outcomes: [Outcome], envelope: SMTPEnvelope) -> MailStatus {
+        let pending = outcomes.compactMap(\.pending)
+        if let firstDelivered = outcomes.first(where: \.delivered) {
+            do {
+                for copy in pending {
+                    try store.enqueueOutbound(logId: copy.logId, from: copy.sender, to: copy.recipient, data: copy.data)
+                    logger.notice("copy queued for retry", metadata: [
+                        "queue_id": "\(envelope.id)", "to": "\(copy.recipient)", "error": "\(copy.error)"])
+                }
+            } catch {
+                logger.error("could not queue a refused copy", metadata: ["queue_id": "\(envelope.id)", "error": "\(error)"])
+                return .retryLater
+            }
+            return firstDelivered.status
+        }
+        if !pending.isEmpty {
+            for copy in pending { if let logId = copy.logId { try? store.deleteEmailLog(id: logId) } }
+            return .retryLater
+        }
+        return outcomes.first?.status ?? .unexpected
+    }
+
+    func handle(recipient: String, mailFrom: String, message: Message, envelope: SMTPEnvelope) async throws -> [Outcome] {
+        switch try classify(recipient) {
+        case .failure(let status):
+            return [.done(status)]
+        case .success(.noreply):
+            return [.done(.delivered, delivered: true)]
+        case .success(.alias(let alias)):
+            return try await forward(message, to: alias, mailFrom: mailFrom, envelope: envelope)
+        case .success(.reverseAlias(let contact)):
+            return [try await reply(message, through: contact, mailFrom: mailFrom, envelope: envelope)]
+        case .success(.verp(let address)):
+            return [try await handleVERP(message, address: address, mailFrom: mailFrom)]
+        }
+    }
+
+    // MARK: Relay
+
+    /// Sends one copy; a refusal for now becomes a pending copy, a permanent one `E521`.
+    func relayCopy(_ bytes: [UInt8], from sender: String, to recipient: String, logId: Int64?,
+                   success: MailStatus = .delivered) async -> Outcome {
+        do {
+            try await relay.send(from: sender, to: [recipient], message: bytes)
+            return .done(success, delivered: true)
+        } catch {
+            if error.isTransient {
+                return Outcome(delivered: false, status: .retryLater,
+                               pending: PendingCopy(logId: logId, sender: sender, recipient: recipient, data: bytes,
+                                                    error: error.description))
+            }
+            logger.warning("relay refused a copy", metadata: ["to": "\(recipient)", "error": "\(error.description)"])
+            if let logId { try? store.deleteEmailLog(id: logId) }
+            return .done(.cannotReachMailbox)
+        }
+    }
+
+    // MARK: Owner alerts (R-5.3: bounded per kind and day)
+
+    /// Adds a notification and, within the daily bound, emails the account address.
+    func alertOwner(_ user: User, kind: String, title: String, body: String, to address: String? = nil) async {
+        guard let userId = user.id else { return }
+        do {
+            try store.insertNotification(userId: userId, title: title, message: body)
+            let recipient = address ?? user.email
+            guard try store.alertCount(userId: userId, kind: kind, since: Date().addingTimeInterval(-86_400))
+                    < configuration.maxAlertsPerDay else { return }
+            try store.recordAlert(userId: userId, kind: kind, to: recipient)
+            let notice = Notice(from: "Veil <noreply@\(configuration.emailDomain)>", to: recipient, subject: title,
+                                body: body, domain: configuration.emailDomain)
+            let sender = verp.address(.transactional, objectId: 0, domain: configuration.emailDomain)
+            try await relay.send(from: sender, to: [recipient], message: notice.bytes)
+        } catch {
+            logger.warning("owner alert not sent", metadata: ["kind": "\(kind)", "error": "\(error)"])
+        }
+    }
+}
+
+/// A plain-text message Veil writes itself.
+struct Notice {
+    var from: String
+    var to: String
+    var subject: String
+    var body: String
+    var domain: String
+
+    var bytes: [UInt8] {
+        let subjectValue = subject.allSatisfy(\.isASCII) ? subject : EncodedWord.qEncode(subject)
+        var text = "From: \(from)\r\nTo: \(to)\r\nSubject: \(subjectValue)\r\n"
+        text += "Date: \(RFC5322Date.string(from: Date()))\r\nMessage-ID: \(MessageID.make(domain: domain))\r\n"
+        text += "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
+        text += "Auto-Submitted: auto-generated\r\nX-Veil-Type: Notice\r\n\r\n"
+        text += body.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n") + "\r\n"
+        return Array(text.utf8)
+    }
+}
+
+enum RFC5322Date {
+    static func string(from date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
+        return formatter.string(from: date)
+    }
+}
+
+enum MessageID {
+    /// `<timestamp.pid.random.id@domain>`, as Python's `make_msgid(idstring=id, domain=domain)` (R-3.13).
+    static func make(domain: String, idString: String? = nil) -> String {
+        let timestamp = Int64(Date().timeIntervalSince1970 * 100)
+        let random = UInt64.random(in: 0...UInt64.max)
+        let pid = ProcessInfo.processInfo.processIdentifier
+        return "<\(timestamp).\(pid).\(random)\(idString.map { ".\($0)" } ?? "")@\(domain)>"
+    }
+}

@@ -1,0 +1,30 @@
+import VeilSMTP
+
+/// Where rewritten mail goes (Postfix's re-injection port in deployments).
+public protocol MailRelay: Sendable {
+    /// Throws `RelayFailure` when the relay does not take the message.
+    func send(from sender: String, to recipients: [String], message: [UInt8]) async throws(RelayFailure)
+}
+
+public struct RelayFailure: Error, Sendable, CustomStringConvertible {
+    /// 4xx, connection trouble, timeouts: worth retrying.
+    public var isTransient: Bool
+    public var description: String
+
+    public init(isTransient: Bool, description: String) {
+        self.isTransient = isTransient
+        self.description = description
+    }
+}
+
+extension SMTPClient: MailRelay {
+    public func send(from sender: String, to recipients: [String], message: [UInt8]) async throws(RelayFailure) {
+        do {
+            _ = try await self.send(from: sender, to: recipients, message: message) as SMTPReply
+        } catch let failure as SMTPClient.Failure {
+            throw RelayFailure(isTransient: failure.isTransient, description: failure.description)
+        } catch {
+            throw RelayFailure(isTransient: true, description: "relay unreachable: \(error)")
+        }
+    }
+}

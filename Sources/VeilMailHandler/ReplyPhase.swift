@@ -1,0 +1,193 @@
+import Foundation
+import VeilCore
+import VeilMail
+import VeilSMTP
+import VeilStore
+
+/// Reply phase: mailbox → reverse-alias → contact, appearing to come from the alias (spec/mail.md
+/// section 3), and the bounces that come back to Veil's VERP addresses (section 4).
+extension MailPipeline {
+    /// R-3.8: `Reply-To`, `Sender`, `Received`, `Authentication-Results`, `X-*`, ... all go.
+    static let replyKeptHeaders: Set<String> = [
+        "from", "to", "cc", "subject", "date", "message-id", "references", "in-reply-to", "x-sl-queue-id",
+        "mime-version", "content-type", "content-disposition", "content-transfer-encoding",
+    ]
+
+    func reply(_ original: Message, through contact: Contact, mailFrom: String, envelope: SMTPEnvelope) async throws -> Outcome {
+        guard let alias = try store.alias(id: contact.aliasId, userId: contact.userId), let aliasId = alias.id,
+              let user = try store.user(id: contact.userId), let userId = user.id
+        else { return .done(.emailNotExist) }
+        // R-3.3: only trashing stops replies; a disabled alias can still reply.
+        if alias.trashedAt != nil { return .done(.emailNotExist) }
+        var customDomain: CustomDomain?
+        if let domainId = alias.customDomainId {
+            customDomain = try store.customDomain(id: domainId)
+            if customDomain?.verified != true { return .done(.unverifiedCustomDomain) }
+        }
+        if user.disabled || user.deleteOn != nil { return .done(.accountDisabled) }
+        // R-1.12: an automatic reply sent straight to a reverse-alias.
+        if mailFrom.isEmpty { return .done(.outOfOffice) }
+
+        // R-3.5: only a mailbox of the alias (or one of its authorised addresses) may reply.
+        let mailboxes = try store.mailboxes(ofAlias: alias)
+        let authorized = try store.authorizedAddresses(mailboxIds: mailboxes.compactMap(\.id))
+        func sendingMailbox(_ address: String) -> Mailbox? {
+            let lowered = address.lowercased(), canonical = EmailAddress.canonical(address)
+            for candidate in [lowered, canonical] {
+                if let mailbox = mailboxes.first(where: { $0.email.lowercased() == candidate || EmailAddress.canonical($0.email) == candidate }) {
+                    return mailbox
+                }
+                if let entry = authorized.first(where: { $0.email.lowercased() == candidate }) {
+                    return mailboxes.first { $0.id == entry.mailboxId }
+                }
+            }
+            return nil
+        }
+        var sender = sendingMailbox(mailFrom)
+        if sender == nil, let from = original.value("From").flatMap({ AddressList.parse($0).first }),
+           EmailAddress.domain(of: from.address.lowercased()) == EmailAddress.domain(of: mailFrom) {
+            sender = sendingMailbox(from.address)
+        }
+        guard let mailbox = sender, let mailboxId = mailbox.id else {
+            await alertOwner(user, kind: "unauthorized_reverse_alias", title: "Attempt to use your alias \(alias.email) from \(mailFrom)",
+                             body: "Someone tried to send an email from \(mailFrom) to \(contact.websiteEmail) through your "
+                                + "alias \(alias.email). Only the alias's mailboxes (\(mailboxes.map(\.email).joined(separator: ", "))) "
+                                + "or their authorized addresses can do that. Nothing was sent.")
+            return .done(.unauthorizedReverseAlias)
+        }
+        if mailbox.adminDisabled { return .done(MailStatus(250, "2.0.0", "E207", "No bounce report")) }
+        if try isRateLimited(aliasId: aliasId, primaryMailboxId: alias.mailboxId) { return .done(.rateLimited) }
+
+        let originalId = original.value("Message-ID")
+        let log = try store.insertEmailLog(EmailLog(userId: userId, aliasId: aliasId, contactId: contact.id, mailboxId: mailboxId,
+                                                    isReply: true, messageId: originalId, createdAt: Date()))
+        guard let logId = log.id else { return .done(.unexpected) }
+
+        var message = original
+        if message.value("Content-Transfer-Encoding") == nil { message.set("Content-Transfer-Encoding", "7bit") }
+        message.fields.removeAll { !Self.replyKeptHeaders.contains($0.name.lowercased()) }
+
+        // R-3.12 with Appendix A.
+        for header in ["To", "Cc"] {
+            let fields = message.fields(named: header)
+            guard !fields.isEmpty else { continue }
+            let raw = fields.map(\.value).joined(separator: ", ")
+            if header == "To", raw.lowercased() == "undisclosed-recipients:;" { continue }
+            var rewritten: [String] = []
+            for entry in AddressList.parse(raw) {
+                let address = entry.address.lowercased()
+                if address == alias.email.lowercased() { continue }
+                guard EmailAddress.isValid(address) else {
+                    rewritten.append(MailboxFormatting.format(displayName: entry.name, address: entry.address))
+                    continue
+                }
+                guard let target = try store.contact(reverseAlias: address) else {
+                    try store.deleteEmailLog(id: logId)
+                    await alertOwner(user, kind: "non_reverse_alias_reply",
+                                     title: "Email sent to \(contact.websiteEmail) contains non reverse-alias addresses",
+                                     body: "Your email to \(contact.websiteEmail) was not sent: \(entry.address) in \(header) is "
+                                        + "not a reverse-alias. Write to contacts only through their reverse-alias, or "
+                                        + "your real address would be revealed.", to: mailbox.email)
+                    return .done(.delivered)
+                }
+                if target.aliasId == aliasId {
+                    rewritten.append(MailboxFormatting.format(displayName: target.name, address: target.websiteEmail))
+                } else {
+                    rewritten.append(MailboxFormatting.format(displayName: entry.name, address: entry.address))
+                }
+            }
+            message.removeAll(named: header)
+            if !rewritten.isEmpty { message.set(header, rewritten.joined(separator: ", ")) }
+        }
+
+        // R-3.11
+        let displayName = alias.name?.isEmpty == false ? alias.name : customDomain?.name
+        message.set("From", MailboxFormatting.format(displayName: displayName, address: alias.email))
+
+        // R-3.13: a Veil Message-ID, the same one when the message goes to several reverse-aliases.
+        let aliasDomain = EmailAddress.domain(of: alias.email) ?? configuration.emailDomain
+        var veilId = MessageID.make(domain: aliasDomain, idString: String(logId))
+        if let originalId {
+            veilId = try store.veilMessageId(forOriginal: originalId, proposed: veilId, logId: logId)
+        }
+        message.set("Message-ID", veilId)
+        try store.setVeilMessageId(logId: logId, veilId)
+        if let references = message.value("References") {
+            let tokens = references.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            let mapped = try store.veilMessageIds(forOriginals: tokens)
+            message.set("References", tokens.map { mapped[$0] ?? $0 }.joined(separator: " "))
+        }
+        if message.value("Date") == nil { message.set("Date", RFC5322Date.string(from: Date())) }
+        message.set("X-Veil-Type", "Reply")
+        message.set("X-Veil-EmailLog-ID", String(logId))
+        Self.scrub(&message, addresses: [mailbox.email, mailFrom], replacement: alias.email)
+
+        let verpSender = verp.address(.bounceReply, objectId: logId, domain: aliasDomain)
+        let outcome = await relayCopy(message.serialized, from: verpSender, to: contact.websiteEmail, logId: logId)
+        if outcome.status == .cannotReachMailbox {
+            // R-3.17: the mailbox learns it; the inbound MTA gets 250 (nothing to retry).
+            await alertOwner(user, kind: "reply_failed", title: "Email cannot be sent to \(contact.websiteEmail) from \(alias.email)",
+                             body: "The relay refused your email to \(contact.websiteEmail) sent through \(alias.email).",
+                             to: mailbox.email)
+            return .done(.delivered)
+        }
+        return outcome
+    }
+
+    /// R-3.8: no header may still carry the mailbox address.
+    static func scrub(_ message: inout Message, addresses: [String], replacement: String) {
+        let needles = Set(addresses.filter { !$0.isEmpty }.map { $0.lowercased() })
+        for index in message.fields.indices {
+            var value = message.fields[index].value
+            var changed = false
+            for needle in needles where value.lowercased().contains(needle) {
+                value = value.replacingOccurrences(of: needle, with: replacement, options: .caseInsensitive)
+                changed = true
+            }
+            if changed { message.fields[index].rawValue = Array((" " + value).utf8) }
+        }
+    }
+
+    // MARK: VERP recipients (spec/mail.md R-1.7, R-4.2, R-4.4)
+
+    func handleVERP(_ message: Message, address: VERPSigner.Address, mailFrom: String) async throws -> Outcome {
+        let autoSubmitted = message.value("Auto-Submitted")?.lowercased()
+        let isAutoReply = autoSubmitted != nil && autoSubmitted != "no"
+        let isBounce = mailFrom.isEmpty && !isAutoReply
+        switch address.kind {
+        case .transactional:
+            return .done(isBounce ? MailStatus(250, "2.0.0", "E205", "bounce handled") : isAutoReply ? .outOfOffice : .unknownIgnored)
+        case .bounceForward, .bounceReply:
+            guard let log = try store.emailLog(id: address.objectId) else { return .done(.noSuchEmailLog) }
+            guard isBounce else { return .done(isAutoReply ? .outOfOffice : .unknownIgnored) }
+            let reason = Self.bounceReason(message)
+            try store.markBounced(logId: address.objectId, mailboxId: log.mailboxId, reason: reason)
+            if let user = try store.user(id: log.userId), let alias = try store.alias(id: log.aliasId, userId: log.userId) {
+                let contact = try log.contactId.flatMap { try store.contact(id: $0, userId: log.userId) }
+                let who = contact?.websiteEmail ?? "a contact"
+                if address.kind == .bounceForward {
+                    try store.insertNotification(userId: log.userId, title: "Email from \(who) to \(alias.email) cannot be delivered",
+                                                 message: "Email from \(who) to \(alias.email) cannot be delivered to your mailbox: \(reason ?? "unknown reason")")
+                } else {
+                    try store.insertNotification(userId: log.userId, title: "Email cannot be sent to \(who) from your alias \(alias.email)",
+                                                 message: "\(who) does not accept mail: \(reason ?? "unknown reason")")
+                }
+                _ = user
+            }
+            return .done(address.kind == .bounceForward ? .bounceForwardHandled : .bounceReplyHandled)
+        }
+    }
+
+    /// The `Diagnostic-Code` (or `Status`) of a delivery report, when there is one.
+    static func bounceReason(_ message: Message) -> String? {
+        let body = String(decoding: message.body.prefix(64 * 1024), as: UTF8.self)
+        for key in ["Diagnostic-Code:", "Status:"] {
+            if let range = body.range(of: key, options: .caseInsensitive) {
+                let line = body[range.upperBound...].prefix { !$0.isNewline }
+                let value = line.trimmingCharacters(in: .whitespaces)
+                if !value.isEmpty { return String(value.prefix(512)) }
+            }
+        }
+        return nil
+    }
+}

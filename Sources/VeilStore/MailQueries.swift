@@ -1,0 +1,241 @@
+import Foundation
+import GRDB
+import VeilCore
+
+/// A copy Veil accepted but the relay did not: kept in `outbound_queue` and retried with backoff.
+public struct OutboundMessage: Sendable, Equatable {
+    public var id: Int64
+    public var emailLogId: Int64?
+    public var envelopeFrom: String
+    public var envelopeTo: String
+    public var data: [UInt8]
+    public var attempts: Int
+    public var createdAt: Date
+}
+
+/// Queries of the mail pipeline (VeilMailHandler).
+extension Store {
+    /// True when the address was an alias once and is in the trash list (never recreated).
+    public func isDeletedAlias(_ email: String) throws -> Bool {
+        try pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM deleted_aliases WHERE email = ?)", arguments: [email]) ?? false
+        }
+    }
+
+    /// Extra sender addresses of these mailboxes: (mailbox id, address).
+    public func authorizedAddresses(mailboxIds: [Int64]) throws -> [(mailboxId: Int64, email: String)] {
+        guard !mailboxIds.isEmpty else { return [] }
+        return try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT mailbox_id, email FROM authorized_addresses
+                WHERE mailbox_id IN (\(mailboxIds.map { _ in "?" }.joined(separator: ",")))
+                """, arguments: StatementArguments(mailboxIds))
+                .map { (mailboxId: $0["mailbox_id"], email: $0["email"]) }
+        }
+    }
+
+    public func addAuthorizedAddress(userId: Int64, mailboxId: Int64, email: String, now: Date = Date()) throws {
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO authorized_addresses (user_id, mailbox_id, email, created_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT DO NOTHING
+                """, arguments: [userId, mailboxId, email, Int64(now.timeIntervalSince1970)])
+        }
+    }
+
+    /// The contact of a forwarded message's sender (or of a To/Cc/Reply-To address), created when
+    /// missing (spec/mail.md R-2.10): the name is updated when a different non-empty one arrives,
+    /// `mail_from` filled when it was empty.
+    public func upsertContact(alias: Alias, websiteEmail: String, name: String?, mailFrom: String?, isCc: Bool = false,
+                              invalidEmail: Bool = false, reverseAliasDomain: String, includeSender: Bool,
+                              now: Date = Date()) throws -> Contact {
+        guard let aliasId = alias.id else { throw StoreError.invalid("alias id missing") }
+        return try pool.write { db in
+            if var existing = try Contact.filter(Column("alias_id") == aliasId && Column("website_email") == websiteEmail)
+                .fetchOne(db) {
+                var changed: [String] = []
+                if let name, !name.isEmpty, name != existing.name { existing.name = name; changed.append("name") }
+                if existing.mailFrom == nil, let mailFrom, !mailFrom.isEmpty { existing.mailFrom = mailFrom; changed.append("mail_from") }
+                if !changed.isEmpty { try existing.update(db, columns: changed) }
+                return existing
+            }
+            guard let reverseAlias = try ReverseAlias.unique(
+                senderAddress: websiteEmail, includeSender: includeSender, domain: reverseAliasDomain,
+                isTaken: { try Self.isAddressTaken($0, db) })
+            else { throw StoreError.conflict("could not generate a unique reverse-alias") }
+            var contact = Contact(userId: alias.userId, aliasId: aliasId, websiteEmail: websiteEmail, name: name,
+                                  replyEmail: reverseAlias, createdAt: now)
+            contact.mailFrom = mailFrom
+            contact.isCc = isCc
+            contact.invalidEmail = invalidEmail
+            do {
+                try contact.insert(db)
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+                // Created meanwhile by another session (R-2.6): use that one.
+                if let existing = try Contact.filter(Column("alias_id") == aliasId && Column("website_email") == websiteEmail)
+                    .fetchOne(db) { return existing }
+                throw error
+            }
+            return contact
+        }
+    }
+
+    public func customDomain(id: Int64) throws -> CustomDomain? {
+        try pool.read { db in try CustomDomain.fetchOne(db, key: id) }
+    }
+
+    public func deleteEmailLog(id: Int64) throws {
+        _ = try pool.write { db in try EmailLog.deleteOne(db, key: id) }
+    }
+
+    public func emailLog(id: Int64) throws -> EmailLog? {
+        try pool.read { db in try EmailLog.fetchOne(db, key: id) }
+    }
+
+    /// Marks a log bounced (spec/mail.md R-4.2/R-4.4).
+    public func markBounced(logId: Int64, mailboxId: Int64?, reason: String?) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE email_logs SET bounced = 1, bounced_mailbox_id = ?, bounce_reason = ? WHERE id = ?",
+                           arguments: [mailboxId, reason, logId])
+        }
+    }
+
+    /// Email logs of an alias created since `date` (rate limits, spec/mail.md R-5.1).
+    public func emailLogCount(aliasId: Int64, since date: Date) throws -> Int {
+        try pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM email_logs WHERE alias_id = ? AND created_at >= ?",
+                             arguments: [aliasId, Int64(date.timeIntervalSince1970)]) ?? 0
+        }
+    }
+
+    /// Email logs since `date` of every alias whose primary mailbox is `mailboxId`.
+    public func emailLogCount(primaryMailboxId mailboxId: Int64, since date: Date) throws -> Int {
+        try pool.read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM email_logs l JOIN aliases a ON a.id = l.alias_id
+                WHERE a.mailbox_id = ? AND l.created_at >= ?
+                """, arguments: [mailboxId, Int64(date.timeIntervalSince1970)]) ?? 0
+        }
+    }
+
+    /// Marks a mailbox unverified (its address turned out to be an alias, R-2.21).
+    public func markMailboxUnverified(id: Int64) throws {
+        try pool.write { db in try db.execute(sql: "UPDATE mailboxes SET verified = 0 WHERE id = ?", arguments: [id]) }
+    }
+
+    // MARK: Message-ID matching (spec/mail.md R-2.31, R-3.13)
+
+    /// The Veil id already given to `original`, or `proposed` after storing the pair.
+    public func veilMessageId(forOriginal original: String, proposed: String, logId: Int64?, now: Date = Date()) throws -> String {
+        try pool.write { db in
+            if let existing = try String.fetchOne(db, sql: "SELECT veil_message_id FROM message_id_matches WHERE original_message_id = ?",
+                                                  arguments: [original]) {
+                return existing
+            }
+            try db.execute(sql: """
+                INSERT INTO message_id_matches (veil_message_id, original_message_id, email_log_id, created_at)
+                VALUES (?, ?, ?, ?)
+                """, arguments: [proposed, original, logId, Int64(now.timeIntervalSince1970)])
+            return proposed
+        }
+    }
+
+    /// For each Veil-generated id among `ids`, the original id it stands for.
+    public func originalMessageIds(forVeilIds ids: [String]) throws -> [String: String] {
+        guard !ids.isEmpty else { return [:] }
+        return try pool.read { db in
+            var result: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT veil_message_id, original_message_id FROM message_id_matches
+                WHERE veil_message_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
+                """, arguments: StatementArguments(ids)) {
+                result[row["veil_message_id"]] = row["original_message_id"]
+            }
+            return result
+        }
+    }
+
+    public func setVeilMessageId(logId: Int64, _ messageId: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE email_logs SET veil_message_id = ? WHERE id = ?", arguments: [messageId, logId])
+        }
+    }
+
+    // MARK: Notifications
+
+    @discardableResult
+    public func insertNotification(userId: Int64, title: String?, message: String, now: Date = Date()) throws -> UserNotification {
+        try inserted(UserNotification(userId: userId, title: title, message: message, createdAt: now))
+    }
+
+    // MARK: Alerts (spec/mail.md R-5.3)
+
+    public func alertCount(userId: Int64, kind: String, since date: Date) throws -> Int {
+        try pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM sent_alerts WHERE user_id = ? AND alert_type = ? AND created_at >= ?",
+                             arguments: [userId, kind, Int64(date.timeIntervalSince1970)]) ?? 0
+        }
+    }
+
+    public func recordAlert(userId: Int64, kind: String, to email: String, now: Date = Date()) throws {
+        try pool.write { db in
+            try db.execute(sql: "INSERT INTO sent_alerts (user_id, alert_type, to_email, created_at) VALUES (?, ?, ?, ?)",
+                           arguments: [userId, kind, email, Int64(now.timeIntervalSince1970)])
+        }
+    }
+
+    /// Veil ids already given to these original ids (R-3.13, `References` of a reply).
+    public func veilMessageIds(forOriginals ids: [String]) throws -> [String: String] {
+        guard !ids.isEmpty else { return [:] }
+        return try pool.read { db in
+            var result: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT veil_message_id, original_message_id FROM message_id_matches
+                WHERE original_message_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
+                """, arguments: StatementArguments(ids)) {
+                result[row["original_message_id"]] = row["veil_message_id"]
+            }
+            return result
+        }
+    }
+
+    // MARK: Outbound queue (Appendix A: "Veil stores the copy durably and retries it itself")
+
+    public func enqueueOutbound(logId: Int64?, from: String, to: String, data: [UInt8], now: Date = Date()) throws {
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO outbound_queue (email_log_id, envelope_from, envelope_to, data, attempts, next_attempt_at, created_at)
+                VALUES (?, ?, ?, ?, 0, ?, ?)
+                """, arguments: [logId, from, to, Data(data), Int64(now.timeIntervalSince1970), Int64(now.timeIntervalSince1970)])
+        }
+    }
+
+    public func dueOutbound(now: Date = Date(), limit: Int = 50) throws -> [OutboundMessage] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM outbound_queue WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?
+                """, arguments: [Int64(now.timeIntervalSince1970), limit]).map { row in
+                let data: Data = row["data"]
+                return OutboundMessage(id: row["id"], emailLogId: row["email_log_id"], envelopeFrom: row["envelope_from"],
+                                       envelopeTo: row["envelope_to"], data: Array(data), attempts: row["attempts"],
+                                       createdAt: Date(timeIntervalSince1970: TimeInterval(row["created_at"] as Int64)))
+            }
+        }
+    }
+
+    public var outboundQueueLength: Int {
+        get throws { try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM outbound_queue") ?? 0 } }
+    }
+
+    public func removeOutbound(id: Int64) throws {
+        try pool.write { db in try db.execute(sql: "DELETE FROM outbound_queue WHERE id = ?", arguments: [id]) }
+    }
+
+    public func rescheduleOutbound(id: Int64, error: String, nextAttempt: Date) throws {
+        try pool.write { db in
+            try db.execute(sql: """
+                UPDATE outbound_queue SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?
+                """, arguments: [error, Int64(nextAttempt.timeIntervalSince1970), id])
+        }
+    }
+}

@@ -1,0 +1,351 @@
+import Foundation
+import NIOCore
+import Testing
+import VeilCore
+import VeilMail
+import VeilSMTP
+import VeilStore
+import VeilTestSupport
+@testable import VeilMailHandler
+
+/// `veil smtpd` in miniature: a real SMTP server with the pipeline on loopback, a real SQLite
+/// file, and a real SMTP listener standing in for the relay.
+final class MailHarness: @unchecked Sendable {
+    let store: Store
+    let sink: SMTPSink
+    let server: SMTPServer
+    let user: User
+    let alias: Alias
+    let mailbox: Mailbox
+
+    init(rateLimits: Bool = false, lmtp: Bool = false) async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("veil-mail-\(UUID().uuidString).sqlite").path
+        store = try Store(path: path)
+        try store.migrate()
+        try store.ensureSecrets()
+        user = try store.createUser(email: "owner@mailbox.example", name: "Owner", passwordHash: nil, activated: true, isPremium: true)
+        let userId = try #require(user.id)
+        mailbox = try #require(try store.mailboxes(userId: userId).first)
+        let mailboxId = try #require(mailbox.id)
+        alias = try store.createAlias(userId: userId, email: "shop.fox123@veil.test", mailboxIds: [mailboxId])
+        sink = try await SMTPSink()
+        let configuration = MailConfiguration(aliasDomains: ["veil.test"], emailDomain: "veil.test", rateLimits: rateLimits)
+        let pipeline = try MailPipeline(store: store, relay: SMTPClient(host: "127.0.0.1", port: sink.port, timeout: .seconds(5)),
+                                        configuration: configuration, lmtp: lmtp)
+        server = try await SMTPServer.start(host: "127.0.0.1", port: 0,
+                                            configuration: .init(hostname: "mx.veil.test", lmtp: lmtp), delegate: pipeline)
+    }
+
+    /// Sends through the server; returns the final reply, or the refusal.
+    func send(from: String, to: [String], _ message: String) async -> SMTPReply {
+        let client = SMTPClient(host: "127.0.0.1", port: server.port, heloName: "mta.example", timeout: .seconds(10))
+        do {
+            return try await client.send(from: from, to: to, message: Array(message.utf8))
+        } catch let SMTPClient.Failure.refused(_, reply) {
+            return reply
+        } catch {
+            return SMTPReply(code: 0, lines: ["\(error)"])
+        }
+    }
+
+    func logs() throws -> [EmailLog] {
+        let aliasId = try #require(alias.id), userId = try #require(user.id)
+        return try store.emailLogs(aliasId: aliasId, userId: userId, limit: 100, offset: 0)
+    }
+
+    func stop() async {
+        await server.shutdown(gracePeriod: .seconds(1))
+        await sink.shutdown()
+    }
+}
+
+extension SMTPReply {
+    /// `550 5.1.1 E515` — the parts Appendix A says tests compare.
+    var head: String {
+        let words = (lines.first ?? "").split(separator: " ")
+        return "\(code) " + words.prefix(2).joined(separator: " ")
+    }
+}
+
+func header(_ data: String, _ name: String) -> String? {
+    guard let message = try? Message(parsing: Array(data.utf8)) else { return nil }
+    return message.value(name)
+}
+
+let newsletter = """
+    Received: from mail.shop.example (mail.shop.example [192.0.2.1])\r
+    DKIM-Signature: v=1; a=rsa-sha256; d=shop.example; b=abc\r
+    From: "Shop News" <news@shop.example>\r
+    Reply-To: support@shop.example\r
+    To: shop.fox123@veil.test\r
+    Cc: Friend <friend@elsewhere.example>\r
+    Subject: =?utf-8?q?Caf=C3=A9?= deals\r
+    Message-ID: <abc123@shop.example>\r
+    X-Mailer: ShopMailer 1.0\r
+    MIME-Version: 1.0\r
+    Content-Type: text/plain; charset=utf-8\r
+    Content-Transfer-Encoding: 8bit\r
+    \r
+    Hello caf\u{e9} lovers,\r
+    .this line starts with a dot\r
+
+    """
+
+@Suite(.serialized) struct ForwardTests {
+    @Test func forwardRewritesHeadersAndKeepsTheBody() async throws {
+        let harness = try await MailHarness()
+        let reply = await harness.send(from: "bounce-123@shop.example", to: ["Shop.Fox123@veil.test"], newsletter)
+        #expect(reply.head == "250 2.0.0 E200")
+        let delivered = try await harness.sink.waitForMessages(1)
+        let message = try #require(delivered.first)
+        #expect(message.recipients == ["owner@mailbox.example"])
+        #expect(message.sender.hasPrefix("sl.") && message.sender.hasSuffix("@veil.test"))
+
+        let aliasId = try #require(harness.alias.id)
+        let contact = try #require(try harness.store.contact(aliasId: aliasId, websiteEmail: "news@shop.example"))
+        #expect(contact.name == "Shop News")
+        #expect(contact.mailFrom == "bounce-123@shop.example")
+        #expect(header(message.data, "From") == "\"Shop News - news at shop.example\" <\(contact.replyEmail)>")
+        let cc = try #require(header(message.data, "Cc"))
+        #expect(cc.hasPrefix("\"Friend - friend at elsewhere.example\" <") && cc.hasSuffix("@veil.test>"))
+        #expect(header(message.data, "To") == "shop.fox123@veil.test")
+        let replyTo = try #require(header(message.data, "Reply-To"))
+        #expect(replyTo.hasPrefix("\"support at shop.example\" <") && !replyTo.contains("support@shop.example"))
+        for removed in ["Received", "DKIM-Signature", "X-Mailer"] { #expect(header(message.data, removed) == nil) }
+        for kept in ["Subject", "Message-ID", "MIME-Version", "Content-Type"] {
+            #expect(header(message.data, kept) == header(newsletter, kept))
+        }
+        #expect(header(message.data, "X-Veil-Type") == "Forward")
+        #expect(header(message.data, "X-Veil-Envelope-To") == "shop.fox123@veil.test")
+        let logs = try harness.logs()
+        #expect(logs.count == 1)
+        #expect(header(message.data, "X-Veil-EmailLog-ID") == logs.first?.id.map(String.init))
+        #expect(logs.first?.messageId == "<abc123@shop.example>")
+        #expect(logs.first?.contactId == contact.id)
+        #expect(logs.first?.mailboxId == harness.mailbox.id)
+        // Body bytes untouched (the sink undoes dot-stuffing).
+        #expect(message.data.hasSuffix("\r\n\r\nHello caf\u{e9} lovers,\r\n.this line starts with a dot"))
+        let alias = try #require(try harness.store.alias(email: "shop.fox123@veil.test"))
+        #expect(alias.nbForward == 1)
+        await harness.stop()
+    }
+
+    @Test func unknownAliasAndForeignDomainAreRefusedAtRCPT() async throws {
+        let harness = try await MailHarness()
+        #expect(await harness.send(from: "a@b.example", to: ["nobody@veil.test"], "Subject: x\r\n\r\nx\r\n").head == "550 5.1.1 E515")
+        #expect(await harness.send(from: "a@b.example", to: ["victim@gmail.com"], "Subject: x\r\n\r\nx\r\n").head == "550 5.7.1 E503")
+        #expect(await harness.send(from: "a@b.example", to: ["sl.abc.def@veil.test"], "Subject: x\r\n\r\nx\r\n").head == "550 5.1.1 E512")
+        #expect(harness.sink.messages.isEmpty)
+        await harness.stop()
+    }
+
+    @Test func firstSuccessWinsAcrossRecipients() async throws {
+        let harness = try await MailHarness(lmtp: false)
+        // The unknown one is refused at RCPT, the transaction goes on with the alias.
+        let client = try await RawLMTPClient.connect(port: harness.server.port)
+        let transcript = try await client.exchange([
+            "EHLO mta.example", "MAIL FROM:<a@b.example>", "RCPT TO:<nobody@veil.test>", "RCPT TO:<shop.fox123@veil.test>", "DATA",
+        ], then: "From: a@b.example\r\nSubject: x\r\n\r\nx\r\n.\r\n", expectFinal: 1)
+        #expect(transcript == ["250 2.0.0 E200 Message accepted for delivery"])
+        #expect(try await harness.sink.waitForMessages(1).count == 1)
+        await harness.stop()
+    }
+
+    @Test(arguments: [BlockBehaviour.return2xx, .return5xx])
+    func disabledAliasAndBlockedContactAreLoggedAsBlocks(_ behaviour: BlockBehaviour) async throws {
+        let harness = try await MailHarness()
+        let userId = try #require(harness.user.id), aliasId = try #require(harness.alias.id)
+        _ = try harness.store.updateUser(id: userId) { $0.blockBehaviour = behaviour }
+        _ = try harness.store.updateAlias(id: aliasId, userId: userId) { $0.enabled = false }
+        let expected = behaviour == .return2xx ? "250 2.0.0 E200" : "550 5.1.1 E502"
+        #expect(await harness.send(from: "a@b.example", to: ["shop.fox123@veil.test"], "From: a@b.example\r\n\r\nx\r\n").head == expected)
+        _ = try harness.store.updateAlias(id: aliasId, userId: userId) { $0.enabled = true }
+        let contact = try #require(try harness.store.contact(aliasId: aliasId, websiteEmail: "a@b.example"))
+        let contactId = try #require(contact.id)
+        _ = try harness.store.toggleContactBlock(id: contactId, userId: userId)
+        #expect(await harness.send(from: "a@b.example", to: ["shop.fox123@veil.test"], "From: a@b.example\r\n\r\nx\r\n").head == expected)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(harness.sink.messages.isEmpty)
+        let logs = try harness.logs()
+        #expect(logs.count == 2 && logs.allSatisfy { $0.blocked && $0.mailboxId == nil })
+        #expect(try harness.store.alias(email: "shop.fox123@veil.test")?.nbBlock == 2)
+        await harness.stop()
+    }
+
+    @Test func mailFromOwnMailboxIsALoop() async throws {
+        let harness = try await MailHarness()
+        let reply = await harness.send(from: "owner@mailbox.example", to: ["shop.fox123@veil.test"], "From: owner@mailbox.example\r\n\r\nx\r\n")
+        #expect(reply.head == "250 2.0.0 E209")
+        try await Task.sleep(for: .milliseconds(100))
+        // Only the owner's notice went out, nothing was forwarded.
+        #expect(harness.sink.messages.allSatisfy { header($0.data, "X-Veil-Type") == "Notice" })
+        #expect(try harness.logs().isEmpty)
+        await harness.stop()
+    }
+
+    @Test func tooManyRecipientsInToAndCc() async throws {
+        let harness = try await MailHarness()
+        let many = (1...31).map { "p\($0)@b.example" }.joined(separator: ", ")
+        let reply = await harness.send(from: "a@b.example", to: ["shop.fox123@veil.test"], "From: a@b.example\r\nTo: \(many)\r\n\r\nx\r\n")
+        #expect(reply.head == "550 5.5.3 E526")
+        await harness.stop()
+    }
+
+    @Test func relayDownGives451AndNoLog() async throws {
+        let harness = try await MailHarness()
+        harness.sink.refuse(true)
+        let reply = await harness.send(from: "a@b.example", to: ["shop.fox123@veil.test"], "From: a@b.example\r\n\r\nx\r\n")
+        #expect(reply.head == "451 4.4.0 E407")
+        #expect(try harness.logs().isEmpty)
+        #expect(try harness.store.outboundQueueLength == 0)
+        harness.sink.refuse(false)
+        #expect(await harness.send(from: "a@b.example", to: ["shop.fox123@veil.test"], "From: a@b.example\r\n\r\nx\r\n").head == "250 2.0.0 E200")
+        #expect(try harness.logs().count == 1)
+        await harness.stop()
+    }
+
+    @Test func rateLimitDefersWithA4xx() async throws {
+        let harness = try await MailHarness(rateLimits: true)
+        var heads: [String] = []
+        for _ in 0..<11 {
+            heads.append(await harness.send(from: "a@b.example", to: ["shop.fox123@veil.test"], "From: a@b.example\r\n\r\nx\r\n").head)
+        }
+        #expect(heads.prefix(10).allSatisfy { $0 == "250 2.0.0 E200" })
+        #expect(heads.last == "451 4.7.0 E522")
+        await harness.stop()
+    }
+
+    @Test func lmtpRepliesPerRecipient() async throws {
+        let harness = try await MailHarness(lmtp: true)
+        let userId = try #require(harness.user.id)
+        let mailboxId = try #require(harness.mailbox.id), aliasId = try #require(harness.alias.id)
+        _ = try harness.store.createAlias(userId: userId, email: "second@veil.test", mailboxIds: [mailboxId])
+        _ = try harness.store.updateAlias(id: aliasId, userId: userId) { $0.enabled = false }
+        _ = try harness.store.updateUser(id: userId) { $0.blockBehaviour = .return5xx }
+        // Driven by hand: SMTPClient speaks EHLO, so speak LMTP over the raw socket.
+        let client = try await RawLMTPClient.connect(port: harness.server.port)
+        let transcript = try await client.exchange([
+            "LHLO mta.example", "MAIL FROM:<a@b.example>", "RCPT TO:<shop.fox123@veil.test>", "RCPT TO:<second@veil.test>",
+            "DATA",
+        ], then: "From: a@b.example\r\nSubject: x\r\n\r\nx\r\n.\r\n", expectFinal: 2)
+        #expect(transcript.suffix(2) == ["550 5.1.1 E502 Email not exist", "250 2.0.0 E200 Message accepted for delivery"])
+        await harness.stop()
+    }
+}
+
+@Suite(.serialized) struct ReplyTests {
+    /// Forwards one message so the contact and its reverse-alias exist.
+    func contact(_ harness: MailHarness) async throws -> Contact {
+        _ = await harness.send(from: "news@shop.example", to: ["shop.fox123@veil.test"], newsletter)
+        _ = try await harness.sink.waitForMessages(1)
+        let aliasId = try #require(harness.alias.id)
+        return try #require(try harness.store.contact(aliasId: aliasId, websiteEmail: "news@shop.example"))
+    }
+
+    @Test func replyGoesOutFromTheAliasWithoutTheMailbox() async throws {
+        let harness = try await MailHarness()
+        let contact = try await contact(harness)
+        let forwardedId = try #require(harness.sink.messages.first.flatMap { header($0.data, "Message-ID") })
+        let reply = """
+            Received: from laptop (owner.example [198.51.100.7])\r
+            From: Owner Person <owner@mailbox.example>\r
+            Sender: owner@mailbox.example\r
+            To: "Shop News - news at shop.example" <\(contact.replyEmail)>\r
+            Subject: Re: deals\r
+            Message-ID: <reply-1@mailbox.example>\r
+            In-Reply-To: \(forwardedId)\r
+            References: \(forwardedId)\r
+            User-Agent: Thunderbird\r
+            X-Originating-IP: 198.51.100.7\r
+            \r
+            Thanks!\r
+            -- owner@mailbox.example\r
+
+            """
+        let result = await harness.send(from: "owner@mailbox.example", to: [contact.replyEmail], reply)
+        #expect(result.head == "250 2.0.0 E200")
+        let messages = try await harness.sink.waitForMessages(2)
+        let sent = try #require(messages.last)
+        #expect(sent.recipients == ["news@shop.example"])
+        #expect(sent.sender.hasPrefix("sl.") && sent.sender.hasSuffix("@veil.test"))
+        #expect(header(sent.data, "From") == "shop.fox123@veil.test")
+        #expect(header(sent.data, "To") == "Shop News <news@shop.example>")
+        #expect(header(sent.data, "X-Veil-Type") == "Reply")
+        let veilId = try #require(header(sent.data, "Message-ID"))
+        #expect(veilId.hasSuffix("@veil.test>"))
+        #expect(header(sent.data, "In-Reply-To") == forwardedId)
+        let headerBlock = sent.data.components(separatedBy: "\r\n\r\n").first ?? ""
+        #expect(!headerBlock.lowercased().contains("mailbox.example"), "mailbox leaked: \(headerBlock)")
+        #expect(!headerBlock.contains("198.51.100.7"))
+        // The body is the user's business and stays as written.
+        #expect(sent.data.hasSuffix("Thanks!\r\n-- owner@mailbox.example"), "\(sent.data)")
+        let replyLog = try #require(try harness.logs().first { $0.isReply })
+        #expect(replyLog.veilMessageId == veilId && replyLog.mailboxId == harness.mailbox.id)
+
+        // The contact answers the Veil id: the user sees their own original id again.
+        let answer = "From: news@shop.example\r\nTo: shop.fox123@veil.test\r\nIn-Reply-To: \(veilId)\r\nReferences: \(forwardedId) \(veilId)\r\n\r\nok\r\n"
+        #expect(await harness.send(from: "news@shop.example", to: ["shop.fox123@veil.test"], answer).head == "250 2.0.0 E200")
+        let third = try #require(try await harness.sink.waitForMessages(3).last)
+        #expect(header(third.data, "In-Reply-To") == "<reply-1@mailbox.example>")
+        #expect(header(third.data, "References") == "\(forwardedId) <reply-1@mailbox.example>")
+        await harness.stop()
+    }
+
+    @Test func strangerCannotUseTheReverseAlias() async throws {
+        let harness = try await MailHarness()
+        let contact = try await contact(harness)
+        let result = await harness.send(from: "mallory@evil.example", to: [contact.replyEmail],
+                                        "From: mallory@evil.example\r\nTo: \(contact.replyEmail)\r\n\r\nhi\r\n")
+        #expect(result.head == "250 2.0.0 E214")
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(!harness.sink.messages.contains { $0.recipients == ["news@shop.example"] })
+        // The owner is told (the notice goes to the account address).
+        #expect(harness.sink.messages.contains { $0.recipients == ["owner@mailbox.example"] && header($0.data, "X-Veil-Type") == "Notice" })
+        await harness.stop()
+    }
+
+    @Test func nonReverseAliasInCcStopsTheReply() async throws {
+        let harness = try await MailHarness()
+        let contact = try await contact(harness)
+        let result = await harness.send(from: "owner@mailbox.example", to: [contact.replyEmail],
+                                        "From: owner@mailbox.example\r\nTo: \(contact.replyEmail)\r\nCc: boss@work.example\r\n\r\nhi\r\n")
+        #expect(result.head == "250 2.0.0 E200")
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(!harness.sink.messages.contains { $0.recipients == ["news@shop.example"] })
+        #expect(try harness.logs().allSatisfy { !$0.isReply })
+        await harness.stop()
+    }
+
+    @Test func bounceToVERPMarksTheLog() async throws {
+        let harness = try await MailHarness()
+        _ = try await contact(harness)
+        let verpSender = try #require(harness.sink.messages.first?.sender)
+        let dsn = "From: MAILER-DAEMON@mailbox.example\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\n\r\nDiagnostic-Code: smtp; 550 5.1.1 mailbox full\r\n--b--\r\n"
+        #expect(await harness.send(from: "", to: [verpSender], dsn).head == "250 2.0.0 E211")
+        let log = try #require(try harness.logs().first)
+        #expect(log.bounced)
+        #expect(log.bounceReason == "smtp; 550 5.1.1 mailbox full")
+        await harness.stop()
+    }
+}
+
+/// Speaks LMTP on a raw socket (SMTPClient only speaks ESMTP).
+struct RawLMTPClient {
+    let connection: SMTPTestConnection
+
+    static func connect(port: Int) async throws -> RawLMTPClient {
+        RawLMTPClient(connection: try await SMTPTestConnection.connect(port: port))
+    }
+
+    func exchange(_ commands: [String], then data: String, expectFinal: Int) async throws -> [String] {
+        _ = try await connection.readReply()
+        for command in commands {
+            try await connection.write(command + "\r\n")
+            _ = try await connection.readReply()
+        }
+        try await connection.write(data)
+        var finals: [String] = []
+        for _ in 0..<expectFinal { finals.append(try await connection.readReply()) }
+        return finals
+    }
+}
