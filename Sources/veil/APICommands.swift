@@ -22,10 +22,6 @@ struct RelayMailer: Mailer {
 struct APIOptions: ParsableArguments {
     @Option(help: "Address the API listens on. Env: VEIL_API_HOST. Default: 127.0.0.1") var host: String?
     @Option(help: "Port the API listens on. Env: VEIL_API_PORT. Default: 8080") var port: Int?
-    @Option(help: "Outbound SMTP relay host:port for the mail Veil sends. Env: VEIL_RELAY. Default: 127.0.0.1:25")
-    var relay: String?
-    @Flag(name: .customLong("no-rate-limits"), help: "Turn every rate limit off (benchmarks, tests). Env: VEIL_RATE_LIMITS=off")
-    var noRateLimits = false
     @Flag(name: .customLong("closed-registration"), help: "Refuse /api/auth/register. Env: VEIL_REGISTRATION=closed")
     var closedRegistration = false
 }
@@ -39,19 +35,16 @@ struct APIRuntime {
     let host: String
     let port: Int
 
-    init(global: GlobalOptions, options: APIOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    init(global: GlobalOptions, options: APIOptions, relay relayOptions: RelayOptions,
+         environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         settings = try global.settings(environment: environment)
         store = try openStore(settings)
         host = options.host ?? environment["VEIL_API_HOST"] ?? "127.0.0.1"
         let portText = options.port.map(String.init) ?? environment["VEIL_API_PORT"] ?? "8080"
         guard let port = Int(portText), (0...65_535).contains(port) else { throw CLIError("invalid port: \(portText)") }
         self.port = port
-        let relayText = options.relay ?? environment["VEIL_RELAY"] ?? "127.0.0.1:25"
-        guard let colon = relayText.lastIndex(of: ":"), let relayPort = Int(relayText[relayText.index(after: colon)...]),
-              !relayText[..<colon].isEmpty
-        else { throw CLIError("invalid relay (host:port expected): \(relayText)") }
-        mailer = RelayMailer(client: SMTPClient(host: String(relayText[..<colon]), port: relayPort, heloName: settings.emailDomain))
-        let rateLimits = !options.noRateLimits && (environment["VEIL_RATE_LIMITS"] ?? "on").lowercased() != "off"
+        mailer = RelayMailer(client: try relayOptions.client(heloName: settings.emailDomain, environment: environment))
+        let rateLimits = relayOptions.rateLimits(environment)
         let configuration = APIConfiguration(
             aliasDomains: settings.aliasDomains, emailDomain: settings.emailDomain,
             quota: AliasQuota(freeLimit: settings.maxAliasesFree), rateLimitsEnabled: rateLimits)
@@ -82,9 +75,10 @@ struct API: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var options: APIOptions
+    @OptionGroup var relay: RelayOptions
 
     func run() async throws {
-        let runtime = try APIRuntime(global: global, options: options)
+        let runtime = try APIRuntime(global: global, options: options, relay: relay)
         let logger = makeLogger("veil.api")
         let group = ServiceGroup(configuration: .init(
             services: [runtime.application(logger: logger)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -94,15 +88,18 @@ struct API: AsyncParsableCommand {
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run Veil on the embedded default: migrates, creates the admin user when asked, serves the API.")
+        abstract: "Run Veil on the embedded default: migrates, creates the admin user when asked, serves the API and the mail daemon.")
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var options: APIOptions
+    @OptionGroup var relay: RelayOptions
+    @OptionGroup var smtp: SMTPOptions
     @Option(name: .customLong("admin-email"), help: "Create this user (premium) on first start and print its API key once. Env: VEIL_ADMIN_EMAIL")
     var adminEmail: String?
 
     func run() async throws {
-        let runtime = try APIRuntime(global: global, options: options)
+        let runtime = try APIRuntime(global: global, options: options, relay: relay)
+        let mail = try SMTPRuntime(settings: runtime.settings, store: runtime.store, options: smtp, relay: relay)
         let logger = makeLogger("veil")
         if let raw = adminEmail ?? ProcessInfo.processInfo.environment["VEIL_ADMIN_EMAIL"] {
             let email = EmailAddress.sanitize(raw)
@@ -116,9 +113,11 @@ struct Serve: AsyncParsableCommand {
                 }
             }
         }
-        logger.info("veil serving", metadata: ["api": "http://\(runtime.host):\(runtime.port)", "database": "\(runtime.settings.database)"])
+        logger.info("veil serving", metadata: ["api": "http://\(runtime.host):\(runtime.port)",
+                                               "smtp": "\(mail.host):\(mail.port)", "database": "\(runtime.settings.database)"])
         let group = ServiceGroup(configuration: .init(
-            services: [runtime.application(logger: logger)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [runtime.application(logger: logger)] + mail.services(logger: makeLogger("veil.smtpd")),
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
