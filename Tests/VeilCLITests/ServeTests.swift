@@ -23,12 +23,31 @@ import Testing
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// The first line a TCP server on loopback sends.
+    func greeting(port: Int) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return "connect failed" }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = read(fd, &buffer, buffer.count)
+        return String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
+    }
+
     @Test func servesTheAPIPrintsTheAdminKeyOnceAndStopsOnSIGTERM() async throws {
         let database = temporaryDatabasePath()
         let port = try freePort()
+        let smtpPort = try freePort()
         let process = Process()
         process.executableURL = VeilProcess.binary
-        process.arguments = ["serve", "--database", database, "--port", String(port), "--admin-email", "admin@example.com"]
+        process.arguments = ["serve", "--database", database, "--port", String(port), "--smtp-port", String(smtpPort),
+                             "--admin-email", "admin@example.com"]
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VEIL_") }
         let out = Pipe()
         process.standardOutput = out
@@ -62,6 +81,9 @@ import Testing
         let (body, response) = try #require(answer)
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         #expect(String(decoding: body, as: UTF8.self).contains("\"email\": \"admin@example.com\""))
+
+        // The mail daemon answers on its port in the same process.
+        #expect(try greeting(port: smtpPort).hasPrefix("220 veil.localhost ESMTP"))
 
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
