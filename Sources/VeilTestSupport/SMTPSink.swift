@@ -13,6 +13,7 @@ public final class SMTPSink: Sendable {
     }
 
     private let state = NIOLockedValueBox<(messages: [Message], refuse: Bool)>(([], false))
+    private let connections = NIOLockedValueBox<[any Channel]>([])
     private let channel: NIOAsyncChannel<NIOAsyncChannel<SMTPLineDecoder.Line, ByteBuffer>, Never>
     public let port: Int
     private let task: Task<Void, Never>
@@ -29,11 +30,13 @@ public final class SMTPSink: Sendable {
         channel = server
         port = server.channel.localAddress?.port ?? 0
         let state = self.state
+        let openSessions = self.connections
         task = Task {
             try? await server.executeThenClose { connections in
                 await withDiscardingTaskGroup { group in
                     do {
                         for try await connection in connections {
+                            openSessions.withLockedValue { $0.append(connection.channel) }
                             group.addTask { await Self.serve(connection, state: state) }
                         }
                     } catch {}
@@ -56,6 +59,15 @@ public final class SMTPSink: Sendable {
             try await Task.sleep(for: .milliseconds(20))
         }
         return messages
+    }
+
+    /// Closes every open session, as a relay restarting would.
+    public func dropConnections() async {
+        let open = connections.withLockedValue { open in
+            defer { open = [] }
+            return open
+        }
+        for channel in open { try? await channel.close() }
     }
 
     public func shutdown() async {
@@ -128,6 +140,11 @@ public final class SMTPTestConnection {
     init(channel: NIOAsyncChannel<SMTPReply, ByteBuffer>) {
         self.channel = channel
         self.replies = channel.inbound.makeAsyncIterator()
+    }
+
+    deinit {
+        channel.outbound.finish()
+        channel.channel.close(promise: nil)
     }
 
     public static func connect(port: Int) async throws -> SMTPTestConnection {

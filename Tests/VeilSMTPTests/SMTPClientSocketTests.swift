@@ -19,6 +19,42 @@ import VeilTestSupport
         await sink.shutdown()
     }
 
+    @Test func reusesConnectionsWithPipelining() async throws {
+        let sink = try await SMTPSink()
+        let client = SMTPClient(host: "127.0.0.1", port: sink.port, timeout: .seconds(5))
+        for index in 0..<5 {
+            try await client.send(from: "a@veil.test", to: ["b\(index)@example.com"], message: Array("Subject: \(index)\r\n\r\nx\r\n".utf8))
+        }
+        let received = try await sink.waitForMessages(5)
+        #expect(received.map(\.recipients) == (0..<5).map { ["b\($0)@example.com"] })
+        #expect(client.connectionsOpened == 1)
+        // Concurrent sends open more connections, never mix two transactions on one.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<8 {
+                group.addTask {
+                    try await client.send(from: "a@veil.test", to: ["c\(index)@example.com"], message: Array("x\r\n".utf8))
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await sink.waitForMessages(13).count == 13)
+        #expect(client.connectionsOpened <= 9)
+        client.shutdown()
+        await sink.shutdown()
+    }
+
+    @Test func aConnectionTheRelayClosedIsReplacedTransparently() async throws {
+        let sink = try await SMTPSink()
+        let client = SMTPClient(host: "127.0.0.1", port: sink.port, timeout: .seconds(5))
+        try await client.send(from: "a@veil.test", to: ["b@example.com"], message: Array("x\r\n".utf8))
+        await sink.dropConnections()
+        try await Task.sleep(for: .milliseconds(50))
+        try await client.send(from: "a@veil.test", to: ["c@example.com"], message: Array("x\r\n".utf8))
+        #expect(try await sink.waitForMessages(2).count == 2)
+        #expect(client.connectionsOpened == 2)
+        await sink.shutdown()
+    }
+
     @Test func transientRefusalIsReportedAsSuch() async throws {
         let sink = try await SMTPSink()
         sink.refuse(true)
