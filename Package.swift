@@ -153,7 +153,10 @@ let package = Package(
         ),
         .testTarget(
             name: "VeilMailHandlerTests",
-            dependencies: ["VeilMailHandler", "VeilStore", "VeilCore", "VeilMail", "VeilSMTP", "VeilTestSupport"],
+            dependencies: [
+                "VeilMailHandler", "VeilStore", "VeilCore", "VeilMail", "VeilSMTP", "VeilTestSupport",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "VeilCLITests", dependencies: ["veil", "VeilStore", "VeilCore"], swiftSettings: strictSettings),

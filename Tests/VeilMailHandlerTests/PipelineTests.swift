@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 import VeilCore
@@ -347,5 +348,67 @@ struct RawLMTPClient {
         var finals: [String] = []
         for _ in 0..<expectFinal { finals.append(try await connection.readReply()) }
         return finals
+    }
+}
+
+/// A relay in front of a real one that refuses, for now, the copies to some recipients.
+final class FlakyRelay: MailRelay, @unchecked Sendable {
+    let inner: SMTPClient
+    let refusing = NIOLockedValueBox<Set<String>>([])
+
+    init(port: Int) { inner = SMTPClient(host: "127.0.0.1", port: port, timeout: .seconds(5)) }
+
+    func send(from sender: String, to recipients: [String], message: [UInt8]) async throws(RelayFailure) {
+        if recipients.contains(where: { refusing.withLockedValue { $0 }.contains($0) }) {
+            throw RelayFailure(isTransient: true, description: "451 4.3.0 try later")
+        }
+        try await inner.send(from: sender, to: recipients, message: message) as Void
+    }
+}
+
+@Suite(.serialized) struct OutboundQueueTests {
+    @Test func aCopyRefusedForNowIsQueuedAndDeliveredLater() async throws {
+        let harness = try await MailHarness()
+        let userId = try #require(harness.user.id)
+        let second = try harness.store.createMailbox(userId: userId, email: "second@other.example", verified: true)
+        let primaryId = try #require(harness.mailbox.id), secondId = try #require(second.id)
+        let aliasId = try #require(harness.alias.id)
+        _ = try harness.store.setAliasMailboxes(aliasId: aliasId, userId: userId, mailboxIds: [primaryId, secondId])
+        let relay = FlakyRelay(port: harness.sink.port)
+        relay.refusing.withLockedValue { $0 = ["second@other.example"] }
+        let pipeline = try MailPipeline(store: harness.store, relay: relay,
+                                        configuration: MailConfiguration(aliasDomains: ["veil.test"], emailDomain: "veil.test", rateLimits: false))
+        let envelope = SMTPEnvelope(id: "T1", sender: "a@b.example", recipients: ["shop.fox123@veil.test"])
+        let replies = await pipeline.deliver(envelope, message: Array("From: a@b.example\r\nSubject: q\r\n\r\nx\r\n".utf8))
+        // One copy arrived, the other is held by Veil: 250 is honest.
+        #expect(replies.map(\.code) == [250])
+        #expect(try await harness.sink.waitForMessages(1).map(\.recipients) == [["owner@mailbox.example"]])
+        #expect(try harness.store.outboundQueueLength == 1)
+        #expect(try harness.logs().count == 2)
+
+        let worker = OutboundQueueWorker(store: harness.store, relay: relay)
+        #expect(try await worker.runOnce() == 0)  // still refused: rescheduled with backoff
+        #expect(try harness.store.outboundQueueLength == 1)
+        relay.refusing.withLockedValue { $0 = [] }
+        #expect(try await worker.runOnce(now: Date().addingTimeInterval(120)) == 1)
+        #expect(try harness.store.outboundQueueLength == 0)
+        let delivered = try await harness.sink.waitForMessages(2)
+        #expect(delivered.last?.recipients == ["second@other.example"])
+        #expect(header(delivered.last?.data ?? "", "X-Veil-Type") == "Forward")
+        await harness.stop()
+    }
+
+    @Test func nothingDeliveredMeans451AndNothingQueued() async throws {
+        let harness = try await MailHarness()
+        let relay = FlakyRelay(port: harness.sink.port)
+        relay.refusing.withLockedValue { $0 = ["owner@mailbox.example"] }
+        let pipeline = try MailPipeline(store: harness.store, relay: relay,
+                                        configuration: MailConfiguration(aliasDomains: ["veil.test"], emailDomain: "veil.test", rateLimits: false))
+        let envelope = SMTPEnvelope(id: "T2", sender: "a@b.example", recipients: ["shop.fox123@veil.test"])
+        let replies = await pipeline.deliver(envelope, message: Array("From: a@b.example\r\n\r\nx\r\n".utf8))
+        #expect(replies.first?.head == "451 4.4.0 E407")
+        #expect(try harness.store.outboundQueueLength == 0)
+        #expect(try harness.logs().isEmpty)
+        await harness.stop()
     }
 }
