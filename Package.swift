@@ -48,6 +48,7 @@ let package = Package(
             resources: [
                 .embedInCode("0001_initial.sql"),
                 .embedInCode("0002_alias_counters.sql"),
+                .embedInCode("0003_mail_indexes.sql"),
             ],
             swiftSettings: strictSettings
         ),

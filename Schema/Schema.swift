@@ -9,6 +9,7 @@ public enum SchemaMigrations {
     public static let all: [Migration] = [
         Migration(name: "0001_initial", sql: text(PackageResources._001_initial_sql)),
         Migration(name: "0002_alias_counters", sql: text(PackageResources._002_alias_counters_sql)),
+        Migration(name: "0003_mail_indexes", sql: text(PackageResources._003_mail_indexes_sql)),
     ]
 
     private static func text(_ bytes: [UInt8]) -> String {

@@ -58,7 +58,7 @@ extension MailPipeline {
 
         // disabled or trashed alias, blocked contact.
         if !alias.enabled || alias.trashedAt != nil || contact.blockForward {
-            try store.insertEmailLog(EmailLog(userId: userId, aliasId: aliasId, contactId: contact.id, mailboxId: nil,
+            try await store.recordEmailLog(EmailLog(userId: userId, aliasId: aliasId, contactId: contact.id, mailboxId: nil,
                                               blocked: true, messageId: messageId, createdAt: Date()))
             return [.done(user.blockBehaviour == .return5xx ? .emailNotExist : .delivered, delivered: true)]
         }
@@ -157,7 +157,7 @@ extension MailPipeline {
                 outcomes.append(.done(.mailboxDomainProblem))
                 continue
             }
-            let log = try store.insertEmailLog(EmailLog(userId: userId, aliasId: aliasId, contactId: contact.id,
+            let log = try await store.recordEmailLog(EmailLog(userId: userId, aliasId: aliasId, contactId: contact.id,
                                                         mailboxId: mailboxId, messageId: messageId, createdAt: Date()))
             guard let logId = log.id else { continue }
             var copy = message
@@ -181,11 +181,12 @@ extension MailPipeline {
         if !references.isEmpty { message.set("References", references.map { originals[$0] ?? $0 }.joined(separator: " ")) }
     }
 
-    /// with Appendix A (on by default).
+    /// with Appendix A (on by default). The mailbox count is over the copies that mailbox
+    /// received or sent, an index lookup whatever the number of aliases.
     func isRateLimited(aliasId: Int64, primaryMailboxId: Int64) throws -> Bool {
         guard configuration.rateLimits else { return false }
         let since = Date().addingTimeInterval(-60)
         if try store.emailLogCount(aliasId: aliasId, since: since) >= configuration.maxPerAliasPerMinute { return true }
-        return try store.emailLogCount(primaryMailboxId: primaryMailboxId, since: since) >= configuration.maxPerMailboxPerMinute
+        return try store.emailLogCount(mailboxId: primaryMailboxId, since: since) >= configuration.maxPerMailboxPerMinute
     }
 }

@@ -53,7 +53,7 @@ public struct MailPipeline: SMTPServerDelegate {
 
     public func verifyRecipient(_ recipient: String, envelope: SMTPEnvelope) async -> SMTPReply {
         do {
-            switch try classify(Self.normalize(recipient)) {
+            switch try await classify(Self.normalize(recipient)) {
             case .success: return SMTPReply(250, "2.1.5", "Ok")
             case .failure(let status): return status.reply
             }
@@ -63,11 +63,11 @@ public struct MailPipeline: SMTPServerDelegate {
         }
     }
 
-    func classify(_ address: String) throws -> Classification {
+    func classify(_ address: String) async throws -> Classification {
         guard let domain = EmailAddress.domain(of: address) else { return .failure(.unknownAlias) }
         if configuration.noreplyAddresses.contains(address) { return .success(.noreply) }
-        let ownDomain = try configuration.isOwnDomain(domain) || store.customDomain(named: domain) != nil
-        guard ownDomain else { return .failure(.domainNotServed) }
+        let found = try await store.recipientLookup(address, domain: domain)
+        guard configuration.isOwnDomain(domain) || found.isCustomDomain else { return .failure(.domainNotServed) }
         if verp.looksLikeVERP(address) {
             do {
                 return .success(.verp(try verp.verify(address)))
@@ -75,8 +75,8 @@ public struct MailPipeline: SMTPServerDelegate {
                 return .failure(.noSuchEmailLog)
             }
         }
-        if let alias = try store.alias(email: address) { return .success(.alias(alias)) }
-        if let contact = try store.contact(reverseAlias: address) { return .success(.reverseAlias(contact)) }
+        if let alias = found.alias { return .success(.alias(alias)) }
+        if let contact = found.contact { return .success(.reverseAlias(contact)) }
         return .failure(.unknownAlias)
     }
 
@@ -124,13 +124,13 @@ public struct MailPipeline: SMTPServerDelegate {
         } else {
             statuses = [settle(perRecipient.flatMap { $0 }, envelope: envelope)]
         }
-        let milliseconds = (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000
-            + (ContinuousClock.now - started).components.seconds * 1000
+        let elapsed = (ContinuousClock.now - started).components
+        let milliseconds = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
         logger.info("message", metadata: [
             "queue_id": "\(envelope.id)", "from": "\(mailFrom.isEmpty ? "<>" : mailFrom)",
             "rcpts": "\(envelope.recipients.joined(separator: ","))", "size": "\(data.count)",
             "outcome": "\(statuses.map(\.token).joined(separator: ","))",
-            "reply": "\(statuses.first.map { "\($0.code) \($0.enhancedCode)" } ?? "")", "duration_ms": "\(milliseconds)",
+            "reply": "\(statuses.first.map { "\($0.code) \($0.enhancedCode)" } ?? "")", "duration_ms": "\(String(format: "%.2f", milliseconds))",
         ])
         return statuses.map(\.reply)
     }
@@ -161,7 +161,7 @@ public struct MailPipeline: SMTPServerDelegate {
     }
 
     func handle(recipient: String, mailFrom: String, message: Message, envelope: SMTPEnvelope) async throws -> [Outcome] {
-        switch try classify(recipient) {
+        switch try await classify(recipient) {
         case .failure(let status):
             return [.done(status)]
         case .success(.noreply):

@@ -50,6 +50,13 @@ extension Store {
                               invalidEmail: Bool = false, reverseAliasDomain: String, includeSender: Bool,
                               now: Date = Date()) throws -> Contact {
         guard let aliasId = alias.id else { throw StoreError.invalid("alias id missing") }
+        // The usual case, a known sender with nothing new, needs no write transaction.
+        if let existing = try pool.read({ db in
+            try Contact.filter(Column("alias_id") == aliasId && Column("website_email") == websiteEmail).fetchOne(db)
+        }), name == nil || name?.isEmpty == true || name == existing.name,
+           existing.mailFrom != nil || mailFrom == nil || mailFrom?.isEmpty == true {
+            return existing
+        }
         return try pool.write { db in
             if var existing = try Contact.filter(Column("alias_id") == aliasId && Column("website_email") == websiteEmail)
                 .fetchOne(db) {
@@ -84,6 +91,30 @@ extension Store {
         try pool.read { db in try CustomDomain.fetchOne(db, key: id) }
     }
 
+    /// What an envelope address is, in one read: the alias with that address, the contact whose
+    /// reverse-alias it is, and whether its domain is one of the custom domains.
+    public func recipientLookup(_ address: String, domain: String) async throws
+        -> (alias: Alias?, contact: Contact?, isCustomDomain: Bool)
+    {
+        try await pool.read { db in
+            let alias = try Alias.filter(Column("email") == address).fetchOne(db)
+            let contact = alias == nil ? try Contact.filter(Column("reply_email") == address).fetchOne(db) : nil
+            let custom = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM custom_domains WHERE domain = ?)",
+                                           arguments: [domain]) ?? false
+            return (alias, contact, custom)
+        }
+    }
+
+    /// Inserts a log row without holding a thread of the caller while waiting for the writer.
+    @discardableResult
+    public func recordEmailLog(_ log: EmailLog) async throws -> EmailLog {
+        try await pool.write { db in
+            var log = log
+            try log.insert(db)
+            return log
+        }
+    }
+
     public func deleteEmailLog(id: Int64) throws {
         _ = try pool.write { db in try EmailLog.deleteOne(db, key: id) }
     }
@@ -108,13 +139,11 @@ extension Store {
         }
     }
 
-    /// Email logs since `date` of every alias whose primary mailbox is `mailboxId`.
-    public func emailLogCount(primaryMailboxId mailboxId: Int64, since date: Date) throws -> Int {
+    /// Copies forwarded to (or replies sent from) `mailboxId` since `date`, whatever the alias.
+    public func emailLogCount(mailboxId: Int64, since date: Date) throws -> Int {
         try pool.read { db in
-            try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM email_logs l JOIN aliases a ON a.id = l.alias_id
-                WHERE a.mailbox_id = ? AND l.created_at >= ?
-                """, arguments: [mailboxId, Int64(date.timeIntervalSince1970)]) ?? 0
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM email_logs WHERE mailbox_id = ? AND created_at >= ?",
+                             arguments: [mailboxId, Int64(date.timeIntervalSince1970)]) ?? 0
         }
     }
 

@@ -1,0 +1,28 @@
+import Foundation
+import Testing
+
+@Suite struct MailCommandTests {
+    @Test func postfixConfigNamesEveryDomainAndTheTwoPorts() throws {
+        let result = try VeilProcess.run(["postfix-config", "--alias-domains", "a.example,b.example", "--email-domain", "mail.example",
+                                          "--smtp-port", "2099", "--reinjection-port", "10099"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdoutLines.contains("relay_domains = a.example, b.example, mail.example"))
+        #expect(result.stdoutLines.contains(
+            "transport_maps = inline:{ a.example=veil:[127.0.0.1]:2099 b.example=veil:[127.0.0.1]:2099 mail.example=veil:[127.0.0.1]:2099 }"))
+        #expect(result.stdoutLines.contains { $0.hasPrefix("127.0.0.1:10099 inet") })
+        #expect(result.stdoutLines.contains { $0.hasPrefix("veil ") && $0.hasSuffix(" smtp") })
+        let lmtp = try VeilProcess.run(["postfix-config", "--lmtp"])
+        #expect(lmtp.stdoutLines.contains { $0.hasPrefix("veil ") && $0.hasSuffix(" lmtp") })
+    }
+
+    @Test func smtpdRefusesBadOptionsInOneLine() throws {
+        let database = temporaryDatabasePath()
+        for arguments in [["--smtp-port", "70000"], ["--relay", "nowhere"], ["--tls-cert", "/nonexistent.pem"],
+                          ["--max-recipients", "0"]] {
+            let result = try VeilProcess.run(["smtpd", "--database", database] + arguments)
+            #expect(result.status != 0)
+            #expect(result.stderrLines.count == 1, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.hasPrefix("veil: "))
+        }
+    }
+}
