@@ -9,8 +9,10 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 VEIL="${VEIL:-$ROOT/.build-release/release/veil}"
-ALIASES="${1:-10000}"
 MESSAGES="${2:-10000}"
+# smtp-source -N needs aliases 1a..<MESSAGES>a; more aliases only make the table bigger.
+ALIASES="${1:-10000}"
+[ "$ALIASES" -ge "$MESSAGES" ] || ALIASES="$MESSAGES"
 WORK="$(mktemp -d /tmp/veil-bench.XXXXXX)"
 SINK_PORT=26025
 VEIL_PORT=26381
@@ -68,4 +70,4 @@ PY
 done
 echo "veil peak memory (VmHWM): $(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/$VEIL_PID/status)"
 echo "email logs after the runs: $(sqlite3 "$DB" 'SELECT count(*) FROM email_logs')"
-grep -v 'outcome=E200' "$WORK/veil.log" | grep -m 5 . || true
+grep -a -v 'outcome=E200' "$WORK/veil.log" | grep -a -m 5 . || true

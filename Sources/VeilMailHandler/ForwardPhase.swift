@@ -58,7 +58,7 @@ extension MailPipeline {
 
         // disabled or trashed alias, blocked contact.
         if !alias.enabled || alias.trashedAt != nil || contact.blockForward {
-            try await store.recordEmailLog(EmailLog(userId: userId, aliasId: aliasId, contactId: contact.id, mailboxId: nil,
+            try store.insertEmailLog(EmailLog(userId: userId, aliasId: aliasId, contactId: contact.id, mailboxId: nil,
                                               blocked: true, messageId: messageId, createdAt: Date()))
             return [.done(user.blockBehaviour == .return5xx ? .emailNotExist : .delivered, delivered: true)]
         }
@@ -157,7 +157,7 @@ extension MailPipeline {
                 outcomes.append(.done(.mailboxDomainProblem))
                 continue
             }
-            let log = try await store.recordEmailLog(EmailLog(userId: userId, aliasId: aliasId, contactId: contact.id,
+            let log = try store.insertEmailLog(EmailLog(userId: userId, aliasId: aliasId, contactId: contact.id,
                                                         mailboxId: mailboxId, messageId: messageId, createdAt: Date()))
             guard let logId = log.id else { continue }
             var copy = message

@@ -66,7 +66,7 @@ public struct MailPipeline: SMTPServerDelegate {
     func classify(_ address: String) async throws -> Classification {
         guard let domain = EmailAddress.domain(of: address) else { return .failure(.unknownAlias) }
         if configuration.noreplyAddresses.contains(address) { return .success(.noreply) }
-        let found = try await store.recipientLookup(address, domain: domain)
+        let found = try store.recipientLookup(address, domain: domain)
         guard configuration.isOwnDomain(domain) || found.isCustomDomain else { return .failure(.domainNotServed) }
         if verp.looksLikeVERP(address) {
             do {

@@ -59,7 +59,7 @@ extension MailPipeline {
         if try isRateLimited(aliasId: aliasId, primaryMailboxId: alias.mailboxId) { return .done(.rateLimited) }
 
         let originalId = original.value("Message-ID")
-        let log = try await store.recordEmailLog(EmailLog(userId: userId, aliasId: aliasId, contactId: contact.id, mailboxId: mailboxId,
+        let log = try store.insertEmailLog(EmailLog(userId: userId, aliasId: aliasId, contactId: contact.id, mailboxId: mailboxId,
                                                     isReply: true, messageId: originalId, createdAt: Date()))
         guard let logId = log.id else { return .done(.unexpected) }
 

@@ -93,25 +93,18 @@ extension Store {
 
     /// What an envelope address is, in one read: the alias with that address, the contact whose
     /// reverse-alias it is, and whether its domain is one of the custom domains.
-    public func recipientLookup(_ address: String, domain: String) async throws
+    /// Synchronous on purpose: mixing GRDB's async reads with blocking ones on the two threads of
+    /// the cooperative pool deadlocked under load (every thread waiting for a reader that an
+    /// async read held while waiting for a thread).
+    public func recipientLookup(_ address: String, domain: String) throws
         -> (alias: Alias?, contact: Contact?, isCustomDomain: Bool)
     {
-        try await pool.read { db in
+        try pool.read { db in
             let alias = try Alias.filter(Column("email") == address).fetchOne(db)
             let contact = alias == nil ? try Contact.filter(Column("reply_email") == address).fetchOne(db) : nil
             let custom = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM custom_domains WHERE domain = ?)",
                                            arguments: [domain]) ?? false
             return (alias, contact, custom)
-        }
-    }
-
-    /// Inserts a log row without holding a thread of the caller while waiting for the writer.
-    @discardableResult
-    public func recordEmailLog(_ log: EmailLog) async throws -> EmailLog {
-        try await pool.write { db in
-            var log = log
-            try log.insert(db)
-            return log
         }
     }
 
