@@ -49,6 +49,7 @@ let package = Package(
                 .embedInCode("0001_initial.sql"),
                 .embedInCode("0002_alias_counters.sql"),
                 .embedInCode("0003_mail_indexes.sql"),
+                .embedInCode("0004_dkim_keys.sql"),
             ],
             swiftSettings: strictSettings
         ),
@@ -62,9 +63,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // The message format: header fields and RFC 2047 words. No I/O.
+        // The message format: header fields, address lists, RFC 2047 words, DKIM signing. No I/O.
         .target(
             name: "VeilMail",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings
         ),
         // SMTP protocol: the server (sessions, limits, STARTTLS, LMTP) and the outbound relay client.
@@ -138,7 +143,9 @@ let package = Package(
         ),
         .testTarget(name: "VeilCoreTests", dependencies: ["VeilCore"], swiftSettings: strictSettings),
         .testTarget(name: "VeilStoreTests", dependencies: ["VeilStore", "VeilCore"], swiftSettings: strictSettings),
-        .testTarget(name: "VeilMailTests", dependencies: ["VeilMail"], swiftSettings: strictSettings),
+        .testTarget(name: "VeilMailTests", dependencies: [
+            "VeilMail", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ], swiftSettings: strictSettings),
         .testTarget(name: "VeilSMTPTests", dependencies: [
             "VeilSMTP", "VeilTestSupport",
             .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),

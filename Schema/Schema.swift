@@ -10,6 +10,7 @@ public enum SchemaMigrations {
         Migration(name: "0001_initial", sql: text(PackageResources._001_initial_sql)),
         Migration(name: "0002_alias_counters", sql: text(PackageResources._002_alias_counters_sql)),
         Migration(name: "0003_mail_indexes", sql: text(PackageResources._003_mail_indexes_sql)),
+        Migration(name: "0004_dkim_keys", sql: text(PackageResources._004_dkim_keys_sql)),
     ]
 
     private static func text(_ bytes: [UInt8]) -> String {

@@ -164,7 +164,7 @@ extension MailPipeline {
             copy.set("X-Veil-Type", "Forward")
             copy.set("X-Veil-EmailLog-ID", String(logId))
             let sender = verp.address(.bounceForward, objectId: logId, domain: verpDomain)
-            outcomes.append(await relayCopy(copy.serialized, from: sender, to: mailbox.email, logId: logId))
+            outcomes.append(await relayCopy(copy, signingDomain: verpDomain, from: sender, to: mailbox.email, logId: logId))
         }
         return outcomes
     }

@@ -13,6 +13,7 @@ public struct MailPipeline: SMTPServerDelegate {
     let relay: any MailRelay
     let configuration: MailConfiguration
     let verp: VERPSigner
+    let dkim: DKIMKeyring
     let logger: Logger
     /// One reply per recipient (LMTP) instead of one merged reply.
     let perRecipientReplies: Bool
@@ -24,6 +25,7 @@ public struct MailPipeline: SMTPServerDelegate {
         self.configuration = configuration
         self.verp = VERPSigner(secret: try store.secret(.verp), prefix: configuration.verpPrefix,
                                lifetime: configuration.verpLifetime)
+        self.dkim = try DKIMKeyring(store: store, ownDomains: configuration.aliasDomains + [configuration.emailDomain])
         self.logger = logger
         self.perRecipientReplies = lmtp
     }
@@ -177,9 +179,18 @@ public struct MailPipeline: SMTPServerDelegate {
 
     // MARK: Relay
 
-    /// Sends one copy; a refusal for now becomes a pending copy, a permanent one `E521`.
-    func relayCopy(_ bytes: [UInt8], from sender: String, to recipient: String, logId: Int64?,
+    /// Signs (DKIM, for `signingDomain`) and sends one copy; a refusal for now becomes a pending
+    /// copy, a permanent one `E521`.
+    func relayCopy(_ message: Message, signingDomain: String, from sender: String, to recipient: String, logId: Int64?,
                    success: MailStatus = .delivered) async -> Outcome {
+        let bytes: [UInt8]
+        do {
+            bytes = try signed(message, domain: signingDomain).serialized
+        } catch {
+            logger.error("DKIM signing failed", metadata: ["domain": "\(signingDomain)", "error": "\(error)"])
+            if let logId { try? store.deleteEmailLog(id: logId) }
+            return .done(.unexpected)
+        }
         do {
             try await relay.send(from: sender, to: [recipient], message: bytes)
             return .done(success, delivered: true)
@@ -193,6 +204,14 @@ public struct MailPipeline: SMTPServerDelegate {
             if let logId { try? store.deleteEmailLog(id: logId) }
             return .done(.cannotReachMailbox)
         }
+    }
+
+    /// The message with a DKIM signature for `domain` when Veil holds a key for it.
+    func signed(_ message: Message, domain: String) throws -> Message {
+        var message = message
+        message.removeAll(named: "DKIM-Signature")
+        if let signer = try dkim.signer(for: domain, store: store) { try signer.sign(&message) }
+        return message
     }
 
     // MARK: Owner alerts (R-5.3: bounded per kind and day)
@@ -209,7 +228,8 @@ public struct MailPipeline: SMTPServerDelegate {
             let notice = Notice(from: "Veil <noreply@\(configuration.emailDomain)>", to: recipient, subject: title,
                                 body: body, domain: configuration.emailDomain)
             let sender = verp.address(.transactional, objectId: 0, domain: configuration.emailDomain)
-            try await relay.send(from: sender, to: [recipient], message: notice.bytes)
+            let message = try signed(try Message(parsing: notice.bytes), domain: configuration.emailDomain)
+            try await relay.send(from: sender, to: [recipient], message: message.serialized)
         } catch {
             logger.warning("owner alert not sent", metadata: ["kind": "\(kind)", "error": "\(error)"])
         }

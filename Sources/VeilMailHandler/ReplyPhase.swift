@@ -123,7 +123,7 @@ extension MailPipeline {
         Self.scrub(&message, addresses: [mailbox.email, mailFrom], replacement: alias.email)
 
         let verpSender = verp.address(.bounceReply, objectId: logId, domain: aliasDomain)
-        let outcome = await relayCopy(message.serialized, from: verpSender, to: contact.websiteEmail, logId: logId)
+        let outcome = await relayCopy(message, signingDomain: aliasDomain, from: verpSender, to: contact.websiteEmail, logId: logId)
         if outcome.status == .cannotReachMailbox {
             // the mailbox learns it; the inbound MTA gets 250 (nothing to retry).
             await alertOwner(user, kind: "reply_failed", title: "Email cannot be sent to \(contact.websiteEmail) from \(alias.email)",

@@ -190,6 +190,35 @@ extension Store {
         try inserted(UserNotification(userId: userId, title: title, message: message, createdAt: now))
     }
 
+    // MARK: DKIM keys
+
+    /// The instance key (PEM) and its selector, nil before the first start.
+    public func instanceDKIMKey() throws -> (selector: String, pem: String)? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT selector, private_key FROM dkim_keys WHERE domain = '*'")
+                .map { (selector: $0["selector"], pem: $0["private_key"]) }
+        }
+    }
+
+    /// Stores the instance key unless one exists already (two processes starting at once keep
+    /// the first), and returns the one in the database.
+    public func saveInstanceDKIMKey(selector: String, pem: String, now: Date = Date()) throws -> (selector: String, pem: String) {
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO dkim_keys (domain, selector, algorithm, private_key, created_at) VALUES ('*', ?, 'rsa', ?, ?)
+                ON CONFLICT (domain) DO NOTHING
+                """, arguments: [selector, pem, Int64(now.timeIntervalSince1970)])
+            let row = try Row.fetchOne(db, sql: "SELECT selector, private_key FROM dkim_keys WHERE domain = '*'")
+            guard let row else { throw StoreError.invalid("instance DKIM key missing after insert") }
+            return (selector: row["selector"], pem: row["private_key"])
+        }
+    }
+
+    /// Every custom domain of every user, by name.
+    public func allCustomDomains() throws -> [CustomDomain] {
+        try pool.read { db in try CustomDomain.order(Column("domain")).fetchAll(db) }
+    }
+
     // MARK: Alerts (spec/mail.md R-5.3)
 
     public func alertCount(userId: Int64, kind: String, since date: Date) throws -> Int {

@@ -164,8 +164,36 @@ echo "$HEADERS" | grep -q "^From: $ALIAS\$" || fail "reply From is not the alias
 echo "$HEADERS" | grep -qi 'owner@mailbox.test' && fail "the mailbox address leaked: $HEADERS"
 echo "$HEADERS" | grep -q '^Return-Path: <sl\.' || fail "reply envelope sender is not a VERP address"
 
+step "forward of a message with folded headers, a non-ASCII name and trailing blank lines"
+printf 'From: =?utf-8?q?Ren=%s=A9e_N=%s=BC?= <news@contact.test>\r\nTo: %s\r\nSubject: e2e folded\r\n  continued subject\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nTrailing spaces   \r\n\tTabbed line\r\nCaf\xc3\xa9\r\n\r\n\r\n\r\n' C3 C3 "$ALIAS" > "$WORK/folded.eml"
+swaks --server "127.0.0.1:$PF_PORT" --from news@contact.test --to "$ALIAS" --data "$WORK/folded.eml" >/dev/null || fail "swaks folded"
+wait_for "[ \"\$(count owner 'Subject: e2e folded')\" = 1 ]" || fail "folded message not delivered"
+last_headers owner | grep -q '^From: =?utf-8?q?Ren=C3=A9e_N=C3=BC_-_news_at_contact=2Etest?= <' || fail "non-ASCII From: $(last_headers owner | grep '^From')"
+
+step "DKIM: the forward and the reply verify with dkimpy against 'veil domain dns'"
+python3 -m venv "$WORK/venv" && "$WORK/venv/bin/pip" install -q dkimpy >/dev/null 2>&1 || fail "could not install dkimpy from PyPI"
+RECORD="$(VEIL_DATABASE="$WORK/veil.sqlite" VEIL_ALIAS_DOMAINS=veil.test "$VEIL" domain dns veil.test)"
+echo "$RECORD" | cut -c1-90
+"$WORK/venv/bin/python" - "$RECORD" "$WORK/mail/owner" "$WORK/mail/news" <<'PY' || fail "DKIM verification"
+import dkim, mailbox, re, sys
+name, _, rest = sys.argv[1].partition(" IN TXT ")
+txt = "".join(re.findall(r'"([^"]*)"', rest)).encode()
+def dns(query, timeout=5):
+    query = query.decode() if isinstance(query, bytes) else query
+    return txt if query.rstrip(".") == name.rstrip(".") else None
+for path in sys.argv[2:]:
+    box = mailbox.mbox(path)
+    for key in box.keys():
+        raw = box.get_bytes(key).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        if b"DKIM-Signature:" not in raw:
+            sys.exit(f"{path}#{key}: not signed")
+        if not dkim.verify(raw, dnsfunc=dns):
+            sys.exit(f"{path}#{key}: signature does not verify")
+        print(f"{path.rsplit('/', 1)[-1]}#{key}: DKIM signature verified")
+PY
+
 ACTIVITY="$(api "$API/api/aliases/$ALIAS_ID/activities?page_id=0" | json '",".join(a["action"] for a in d["activities"])')"
-[ "$ACTIVITY" = "reply,forward" ] || fail "activities: $ACTIVITY"
+[ "$ACTIVITY" = "forward,reply,forward" ] || fail "activities: $ACTIVITY"
 
 step "blocked contact: accepted, logged as a block, not delivered"
 CONTACT_ID="$(api "$API/api/aliases/$ALIAS_ID/contacts?page_id=0" | json '[c["id"] for c in d["contacts"] if c["contact"]=="news@contact.test"][0]')"
