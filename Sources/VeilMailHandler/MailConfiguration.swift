@@ -1,4 +1,5 @@
 import Foundation
+import VeilCore
 
 /// What the mail pipeline needs to know about the deployment.
 public struct MailConfiguration: Sendable {
@@ -18,11 +19,13 @@ public struct MailConfiguration: Sendable {
     public var maxPerMailboxPerMinute: Int
     /// Alerts of one kind a user gets per day at most (R-5.3).
     public var maxAlertsPerDay: Int
+    /// Catch-all creation respects the same quota as the API.
+    public var quota: AliasQuota
 
     public init(aliasDomains: [String], emailDomain: String, noreplyAddresses: Set<String>? = nil,
                 verpPrefix: String = "sl", verpLifetime: TimeInterval = 7 * 24 * 3600, maxForwardRecipients: Int = 30,
                 rateLimits: Bool = true, maxPerAliasPerMinute: Int = 10, maxPerMailboxPerMinute: Int = 15,
-                maxAlertsPerDay: Int = 5) {
+                maxAlertsPerDay: Int = 5, quota: AliasQuota = AliasQuota()) {
         self.aliasDomains = aliasDomains.map { $0.lowercased() }
         self.emailDomain = emailDomain.lowercased()
         self.noreplyAddresses = noreplyAddresses ?? ["noreply@" + emailDomain.lowercased()]
@@ -33,6 +36,7 @@ public struct MailConfiguration: Sendable {
         self.maxPerAliasPerMinute = maxPerAliasPerMinute
         self.maxPerMailboxPerMinute = maxPerMailboxPerMinute
         self.maxAlertsPerDay = maxAlertsPerDay
+        self.quota = quota
     }
 
     /// Domains whose addresses Veil answers for (custom domains come from the store).

@@ -46,6 +46,8 @@ public struct MailPipeline: SMTPServerDelegate {
         case reverseAlias(Contact)
         case verp(VERPSigner.Address)
         case noreply
+        /// An unknown address on a verified custom domain with catch-all on.
+        case catchAll(CustomDomain)
     }
 
     enum Classification {
@@ -79,6 +81,11 @@ public struct MailPipeline: SMTPServerDelegate {
         }
         if let alias = found.alias { return .success(.alias(alias)) }
         if let contact = found.contact { return .success(.reverseAlias(contact)) }
+        // catch-all creates the alias, never for an address that was ever deleted.
+        if found.isCustomDomain, let custom = try store.customDomain(named: domain), custom.verified, custom.catchAll,
+           address.allSatisfy(\.isASCII), EmailAddress.isValid(address), try !store.isDeletedAlias(address) {
+            return .success(.catchAll(custom))
+        }
         return .failure(.unknownAlias)
     }
 
@@ -174,6 +181,32 @@ public struct MailPipeline: SMTPServerDelegate {
             return [try await reply(message, through: contact, mailFrom: mailFrom, envelope: envelope)]
         case .success(.verp(let address)):
             return [try await handleVERP(message, address: address, mailFrom: mailFrom)]
+        case .success(.catchAll(let domain)):
+            guard let alias = try await createCatchAllAlias(recipient, on: domain) else { return [.done(.unknownAlias)] }
+            return try await forward(message, to: alias, mailFrom: mailFrom, envelope: envelope)
+        }
+    }
+
+    /// owned by the domain's user, delivered to the domain's mailboxes (or the default one),
+    /// within the user's quota; a concurrent creation of the same address is reused.
+    func createCatchAllAlias(_ address: String, on domain: CustomDomain) async throws -> Alias? {
+        guard let domainId = domain.id, let user = try store.user(id: domain.userId), let userId = user.id else { return nil }
+        guard configuration.quota.canCreate(user: user, existingAliases: try store.aliasCount(userId: userId)) else {
+            await alertOwner(user, kind: "catch_all_quota", title: "An alias could not be created on \(domain.domain)",
+                             body: "Mail to \(address) arrived through the catch-all of \(domain.domain), but your plan allows "
+                                + "no more aliases. The message was refused.")
+            return nil
+        }
+        var mailboxIds = try store.customDomainMailboxIds(domainId: domainId)
+        if mailboxIds.isEmpty, let defaultMailbox = user.defaultMailboxId { mailboxIds = [defaultMailbox] }
+        do {
+            let created = try store.createAlias(userId: userId, email: address, mailboxIds: mailboxIds, customDomainId: domainId,
+                                                note: "Created by catchall option")
+            logger.info("alias created by catch-all", metadata: ["alias": "\(address)"])
+            guard let aliasId = created.id else { return created }
+            return try store.updateAlias(id: aliasId, userId: userId) { $0.automaticCreation = true } ?? created
+        } catch StoreError.conflict(_) {
+            return try store.alias(email: address)
         }
     }
 

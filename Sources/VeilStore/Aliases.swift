@@ -81,6 +81,22 @@ extension Store {
         }
     }
 
+    /// Removes an alias for good: its address joins the deleted list and can never be created
+    /// again (catch-all included).
+    @discardableResult
+    public func deleteAliasPermanently(id: Int64, userId: Int64, now: Date = Date()) throws -> Bool {
+        try pool.write { db in
+            guard let alias = try Alias.filter(Column("id") == id && Column("user_id") == userId).fetchOne(db) else {
+                return false
+            }
+            var deleted = DeletedAlias(email: alias.email, userId: userId, customDomainId: alias.customDomainId,
+                                       reason: "deleted", createdAt: now)
+            try deleted.insert(db, onConflict: .ignore)
+            try db.execute(sql: "DELETE FROM aliases WHERE id = ?", arguments: [id])
+            return true
+        }
+    }
+
     /// All mailboxes an alias forwards to, primary first.
     public func mailboxes(ofAlias alias: Alias) throws -> [Mailbox] {
         try pool.read { db in

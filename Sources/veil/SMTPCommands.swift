@@ -5,6 +5,7 @@ import NIOCore
 import NIOSSL
 import ServiceLifecycle
 import UnixSignals
+import VeilCore
 import VeilMailHandler
 import VeilSMTP
 import VeilStore
@@ -96,7 +97,8 @@ struct SMTPRuntime {
             tls: tls)
         let client = try relayOptions.client(heloName: settings.emailDomain, environment: environment)
         let mail = MailConfiguration(aliasDomains: settings.aliasDomains, emailDomain: settings.emailDomain,
-                                     rateLimits: relayOptions.rateLimits(environment))
+                                     rateLimits: relayOptions.rateLimits(environment),
+                                     quota: AliasQuota(freeLimit: settings.maxAliasesFree))
         pipeline = try MailPipeline(store: store, relay: client, configuration: mail, lmtp: lmtp, logger: makeLogger("veil.smtpd"))
         worker = OutboundQueueWorker(store: store, relay: client, logger: makeLogger("veil.queue"))
     }

@@ -416,3 +416,41 @@ final class FlakyRelay: MailRelay, @unchecked Sendable {
         await harness.stop()
     }
 }
+
+@Suite(.serialized) struct CatchAllTests {
+    func customDomain(_ harness: MailHarness, catchAll: Bool, verified: Bool = true) throws -> CustomDomain {
+        let userId = try #require(harness.user.id)
+        var domain = CustomDomain(userId: userId, domain: "mine.example", ownershipToken: "t", createdAt: Date())
+        domain.verified = verified
+        domain.catchAll = catchAll
+        return try harness.store.insertCustomDomain(domain)
+    }
+
+    @Test func catchAllCreatesTheAliasOnceAndNeverRecreatesADeletedOne() async throws {
+        let harness = try await MailHarness()
+        _ = try customDomain(harness, catchAll: true)
+        let reply = await harness.send(from: "a@b.example", to: ["Anything@Mine.Example"], "From: a@b.example\r\nSubject: c\r\n\r\nx\r\n")
+        #expect(reply.head == "250 2.0.0 E200")
+        let alias = try #require(try harness.store.alias(email: "anything@mine.example"))
+        #expect(alias.note == "Created by catchall option")
+        #expect(alias.automaticCreation)
+        #expect(alias.mailboxId == harness.mailbox.id)
+        #expect(try await harness.sink.waitForMessages(1).first?.recipients == ["owner@mailbox.example"])
+        // Plus-addressing is off: a tagged address is another catch-all alias, not this one.
+        #expect(await harness.send(from: "a@b.example", to: ["anything+tag@mine.example"], "From: a@b.example\r\n\r\nx\r\n").head == "250 2.0.0 E200")
+        #expect(try harness.store.alias(email: "anything+tag@mine.example") != nil)
+        // Deleted: never created again.
+        let aliasId = try #require(alias.id), userId = try #require(harness.user.id)
+        #expect(try harness.store.deleteAliasPermanently(id: aliasId, userId: userId))
+        #expect(await harness.send(from: "a@b.example", to: ["anything@mine.example"], "From: a@b.example\r\n\r\nx\r\n").head == "550 5.1.1 E515")
+        await harness.stop()
+    }
+
+    @Test func withoutCatchAllOrVerificationUnknownAddressesAreRefused() async throws {
+        let harness = try await MailHarness()
+        _ = try customDomain(harness, catchAll: false)
+        #expect(await harness.send(from: "a@b.example", to: ["who@mine.example"], "From: a@b.example\r\n\r\nx\r\n").head == "550 5.1.1 E515")
+        #expect(try harness.store.alias(email: "who@mine.example") == nil)
+        await harness.stop()
+    }
+}
