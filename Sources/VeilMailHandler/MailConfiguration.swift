@@ -21,11 +21,13 @@ public struct MailConfiguration: Sendable {
     public var maxAlertsPerDay: Int
     /// Catch-all creation respects the same quota as the API.
     public var quota: AliasQuota
+    /// Forward-phase bounces in 24 h after which a mailbox is marked bouncing (no more forwards).
+    public var maxBouncesPerDay: Int
 
     public init(aliasDomains: [String], emailDomain: String, noreplyAddresses: Set<String>? = nil,
                 verpPrefix: String = "sl", verpLifetime: TimeInterval = 7 * 24 * 3600, maxForwardRecipients: Int = 30,
                 rateLimits: Bool = true, maxPerAliasPerMinute: Int = 10, maxPerMailboxPerMinute: Int = 15,
-                maxAlertsPerDay: Int = 5, quota: AliasQuota = AliasQuota()) {
+                maxAlertsPerDay: Int = 5, quota: AliasQuota = AliasQuota(), maxBouncesPerDay: Int = 5) {
         self.aliasDomains = aliasDomains.map { $0.lowercased() }
         self.emailDomain = emailDomain.lowercased()
         self.noreplyAddresses = noreplyAddresses ?? ["noreply@" + emailDomain.lowercased()]
@@ -37,6 +39,7 @@ public struct MailConfiguration: Sendable {
         self.maxPerMailboxPerMinute = maxPerMailboxPerMinute
         self.maxAlertsPerDay = maxAlertsPerDay
         self.quota = quota
+        self.maxBouncesPerDay = maxBouncesPerDay
     }
 
     /// Domains whose addresses Veil answers for (custom domains come from the store).

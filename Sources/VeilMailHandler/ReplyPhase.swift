@@ -165,14 +165,24 @@ extension MailPipeline {
             if let user = try store.user(id: log.userId), let alias = try store.alias(id: log.aliasId, userId: log.userId) {
                 let contact = try log.contactId.flatMap { try store.contact(id: $0, userId: log.userId) }
                 let who = contact?.websiteEmail ?? "a contact"
-                if address.kind == .bounceForward {
-                    try store.insertNotification(userId: log.userId, title: "Email from \(who) to \(alias.email) cannot be delivered",
-                                                 message: "Email from \(who) to \(alias.email) cannot be delivered to your mailbox: \(reason ?? "unknown reason")")
-                } else {
-                    try store.insertNotification(userId: log.userId, title: "Email cannot be sent to \(who) from your alias \(alias.email)",
-                                                 message: "\(who) does not accept mail: \(reason ?? "unknown reason")")
+                let mailbox = try log.mailboxId.flatMap { id in try store.mailboxes(ofAlias: alias).first { $0.id == id } }
+                if address.kind == .bounceForward, let mailbox, let mailboxId = mailbox.id {
+                    // R-4.2/R-4.3: the owner learns it; a mailbox that keeps bouncing stops receiving.
+                    await alertOwner(user, kind: "bounce_forward", title: "An email sent to \(alias.email) cannot be delivered to your mailbox",
+                                     body: "Email from \(who) to \(alias.email) cannot be delivered to \(mailbox.email): "
+                                        + (reason ?? "unknown reason"))
+                    let bounces = try store.bounceCount(mailboxId: mailboxId, since: Date().addingTimeInterval(-86_400))
+                    if bounces >= configuration.maxBouncesPerDay, !mailbox.disabled {
+                        try store.markMailboxBouncing(id: mailboxId)
+                        await alertOwner(user, kind: "mailbox_bouncing", title: "Your mailbox \(mailbox.email) is bouncing",
+                                         body: "\(bounces) emails forwarded to \(mailbox.email) bounced in the last 24 hours. "
+                                            + "Veil stopped forwarding to it; check the mailbox and verify it again.")
+                    }
+                } else if address.kind == .bounceReply {
+                    // R-4.4: the contact's address does not accept mail; the sending mailbox is told.
+                    await alertOwner(user, kind: "bounce_reply", title: "Email cannot be sent to \(who) from your alias \(alias.email)",
+                                     body: "\(who) does not accept mail: \(reason ?? "unknown reason")", to: mailbox?.email)
                 }
-                _ = user
             }
             return .done(address.kind == .bounceForward ? .bounceForwardHandled : .bounceReplyHandled)
         }

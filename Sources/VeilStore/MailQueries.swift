@@ -140,6 +140,20 @@ extension Store {
         }
     }
 
+    /// Forward-phase bounces of copies sent to this mailbox since `date`.
+    public func bounceCount(mailboxId: Int64, since date: Date) throws -> Int {
+        try pool.read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM email_logs WHERE mailbox_id = ? AND bounced = 1 AND is_reply = 0 AND created_at >= ?
+                """, arguments: [mailboxId, Int64(date.timeIntervalSince1970)]) ?? 0
+        }
+    }
+
+    /// Stops forwarding to a mailbox that keeps bouncing; the user re-enables it by verifying it again.
+    public func markMailboxBouncing(id: Int64) throws {
+        try pool.write { db in try db.execute(sql: "UPDATE mailboxes SET disabled = 1 WHERE id = ?", arguments: [id]) }
+    }
+
     /// Marks a mailbox unverified (its address turned out to be an alias, R-2.21).
     public func markMailboxUnverified(id: Int64) throws {
         try pool.write { db in try db.execute(sql: "UPDATE mailboxes SET verified = 0 WHERE id = ?", arguments: [id]) }

@@ -334,6 +334,29 @@ let newsletter = """
     }
 }
 
+@Suite(.serialized) struct BounceTests {
+    @Test func aMailboxThatKeepsBouncingStopsReceiving() async throws {
+        let harness = try await MailHarness()
+        for index in 0..<5 {
+            _ = await harness.send(from: "news@shop.example", to: ["shop.fox123@veil.test"], "From: news@shop.example\r\nSubject: \(index)\r\n\r\nx\r\n")
+        }
+        let forwards = try await harness.sink.waitForMessages(5).filter { header($0.data, "X-Veil-Type") == "Forward" }
+        #expect(forwards.count == 5)
+        let dsn = "From: MAILER-DAEMON@mailbox.example\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\n\r\nStatus: 5.2.2\r\n--b--\r\n"
+        for copy in forwards {
+            #expect(await harness.send(from: "", to: [copy.sender], dsn).head == "250 2.0.0 E211")
+        }
+        let mailboxes = try harness.store.mailboxes(userId: try #require(harness.user.id))
+        #expect(mailboxes.first?.disabled == true)
+        // The owner was told (notices at the account address), and the next forward is refused.
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(harness.sink.messages.contains { header($0.data, "Subject") == "Your mailbox owner@mailbox.example is bouncing" })
+        #expect(await harness.send(from: "news@shop.example", to: ["shop.fox123@veil.test"], "From: news@shop.example\r\n\r\nx\r\n").head
+                == "550 5.2.1 E518")
+        await harness.stop()
+    }
+}
+
 /// Speaks LMTP on a raw socket (SMTPClient only speaks ESMTP).
 struct RawLMTPClient {
     let connection: SMTPTestConnection
