@@ -62,6 +62,16 @@ extension MailPipeline {
                                               blocked: true, messageId: messageId, createdAt: Date()))
             return [.done(user.blockBehaviour == .return5xx ? .emailNotExist : .delivered, delivered: true)]
         }
+        // what the receiving MTA concluded about the sender's domain.
+        let authentication = AuthenticationResults.trusted(in: original, trustedID: configuration.authservID)
+        if authentication?.dmarcRejectsOrQuarantines == true {
+            try store.insertEmailLog(EmailLog(userId: userId, aliasId: aliasId, contactId: contact.id, mailboxId: nil,
+                                              blocked: true, messageId: messageId, createdAt: Date()))
+            await alertOwner(user, kind: "dmarc_quarantine", title: "\(alias.email) has a new mail in quarantine",
+                             body: "An email sent to \(alias.email) from \(contactAddress) has been quarantined: it fails the "
+                                + "DMARC policy of the sender's domain, so it may be a forgery. It was not forwarded.")
+            return [.done(.dmarcHandled)]
+        }
         if try isRateLimited(aliasId: aliasId, primaryMailboxId: alias.mailboxId) { return [.done(.rateLimited)] }
         guard !mailboxes.isEmpty else { return [.done(.invalidMailbox)] }
 
@@ -129,6 +139,10 @@ extension MailPipeline {
                                                         reverseAlias: replyContact.replyEmail))
         }
         if !replyTo.isEmpty { message.set("Reply-To", replyTo.prefix(5).joined(separator: ", ")) }
+        if authentication?.dmarc == "fail" || authentication?.dmarc == "softfail" {
+            // a failing domain without a reject/quarantine policy is delivered, flagged.
+            message.set("Subject", "[Possible phishing attempt] " + (message.value("Subject") ?? ""))
+        }
         if contact.invalidEmail {
             // in a header rather than the body: the body is never re-encoded.
             message.set("X-Veil-Warning", "Email sent to \(alias.email) from an invalid address and cannot be replied")

@@ -23,11 +23,14 @@ public struct MailConfiguration: Sendable {
     public var quota: AliasQuota
     /// Forward-phase bounces in 24 h after which a mailbox is marked bouncing (no more forwards).
     public var maxBouncesPerDay: Int
+    /// The authserv-id of the MTA whose `Authentication-Results` Veil trusts; nil trusts the
+    /// topmost one (the field the nearest MTA prepended).
+    public var authservID: String?
 
     public init(aliasDomains: [String], emailDomain: String, noreplyAddresses: Set<String>? = nil,
                 verpPrefix: String = "sl", verpLifetime: TimeInterval = 7 * 24 * 3600, maxForwardRecipients: Int = 30,
                 rateLimits: Bool = true, maxPerAliasPerMinute: Int = 10, maxPerMailboxPerMinute: Int = 15,
-                maxAlertsPerDay: Int = 5, quota: AliasQuota = AliasQuota(), maxBouncesPerDay: Int = 5) {
+                maxAlertsPerDay: Int = 5, quota: AliasQuota = AliasQuota(), maxBouncesPerDay: Int = 5, authservID: String? = nil) {
         self.aliasDomains = aliasDomains.map { $0.lowercased() }
         self.emailDomain = emailDomain.lowercased()
         self.noreplyAddresses = noreplyAddresses ?? ["noreply@" + emailDomain.lowercased()]
@@ -40,6 +43,7 @@ public struct MailConfiguration: Sendable {
         self.maxAlertsPerDay = maxAlertsPerDay
         self.quota = quota
         self.maxBouncesPerDay = maxBouncesPerDay
+        self.authservID = authservID
     }
 
     /// Domains whose addresses Veil answers for (custom domains come from the store).

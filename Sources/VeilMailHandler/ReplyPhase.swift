@@ -56,6 +56,15 @@ extension MailPipeline {
             return .done(.unauthorizedReverseAlias)
         }
         if mailbox.adminDisabled { return .done(MailStatus(250, "2.0.0", "E207", "No bounce report")) }
+        // nobody may send as a mailbox the MTA could not authenticate.
+        if let authentication = AuthenticationResults.trusted(in: original, trustedID: configuration.authservID),
+           authentication.dmarc == "fail" || authentication.unauthenticated {
+            await alertOwner(user, kind: "reply_spoofing", title: "Attempt to send an email to your contact \(contact.websiteEmail) from \(mailFrom)",
+                             body: "An email claiming to come from \(mailFrom) was sent to \(contact.websiteEmail) through your alias "
+                                + "\(alias.email), but the receiving server could not authenticate it (SPF and DKIM did not pass). "
+                                + "Nothing was sent.")
+            return .done(authentication.dmarc == "fail" ? .dmarcHandled : .spfFailed)
+        }
         if try isRateLimited(aliasId: aliasId, primaryMailboxId: alias.mailboxId) { return .done(.rateLimited) }
 
         let originalId = original.value("Message-ID")
@@ -153,14 +162,18 @@ extension MailPipeline {
     func handleVERP(_ message: Message, address: VERPSigner.Address, mailFrom: String) async throws -> Outcome {
         let autoSubmitted = message.value("Auto-Submitted")?.lowercased()
         let isAutoReply = autoSubmitted != nil && autoSubmitted != "no"
-        let isBounce = mailFrom.isEmpty && !isAutoReply
+        let report = DeliveryReport.parse(message)
+        // a null-sender multipart/report is a bounce (DSNs carry `Auto-Submitted:
+        // auto-replied` too), unless it only says "delayed"; Appendix A: so is any other
+        // null-sender message that is not an automatic reply.
+        let isBounce = mailFrom.isEmpty && (report.isMultipartReport ? report.isFailure : !isAutoReply)
         switch address.kind {
         case .transactional:
             return .done(isBounce ? MailStatus(250, "2.0.0", "E205", "bounce handled") : isAutoReply ? .outOfOffice : .unknownIgnored)
         case .bounceForward, .bounceReply:
             guard let log = try store.emailLog(id: address.objectId) else { return .done(.noSuchEmailLog) }
             guard isBounce else { return .done(isAutoReply ? .outOfOffice : .unknownIgnored) }
-            let reason = Self.bounceReason(message)
+            let reason = report.reason
             try store.markBounced(logId: address.objectId, mailboxId: log.mailboxId, reason: reason)
             if let user = try store.user(id: log.userId), let alias = try store.alias(id: log.aliasId, userId: log.userId) {
                 let contact = try log.contactId.flatMap { try store.contact(id: $0, userId: log.userId) }
@@ -188,16 +201,4 @@ extension MailPipeline {
         }
     }
 
-    /// The `Diagnostic-Code` (or `Status`) of a delivery report, when there is one.
-    static func bounceReason(_ message: Message) -> String? {
-        let body = String(decoding: message.body.prefix(64 * 1024), as: UTF8.self)
-        for key in ["Diagnostic-Code:", "Status:"] {
-            if let range = body.range(of: key, options: .caseInsensitive) {
-                let line = body[range.upperBound...].prefix { !$0.isNewline }
-                let value = line.trimmingCharacters(in: .whitespaces)
-                if !value.isEmpty { return String(value.prefix(512)) }
-            }
-        }
-        return nil
-    }
 }

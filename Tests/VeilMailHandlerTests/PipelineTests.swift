@@ -325,7 +325,10 @@ let newsletter = """
         let harness = try await MailHarness()
         _ = try await contact(harness)
         let verpSender = try #require(harness.sink.messages.first?.sender)
-        let dsn = "From: MAILER-DAEMON@mailbox.example\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\n\r\nDiagnostic-Code: smtp; 550 5.1.1 mailbox full\r\n--b--\r\n"
+        let dsn = "From: MAILER-DAEMON@mailbox.example\r\nAuto-Submitted: auto-replied\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+            + "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.mailbox.example\r\n\r\n"
+            + "Final-Recipient: rfc822; owner@mailbox.example\r\nAction: failed\r\nStatus: 5.2.2\r\n"
+            + "Diagnostic-Code: smtp; 550 5.1.1 mailbox full\r\n\r\n--b--\r\n"
         #expect(await harness.send(from: "", to: [verpSender], dsn).head == "250 2.0.0 E211")
         let log = try #require(try harness.logs().first)
         #expect(log.bounced)
@@ -353,6 +356,41 @@ let newsletter = """
         #expect(harness.sink.messages.contains { header($0.data, "Subject") == "Your mailbox owner@mailbox.example is bouncing" })
         #expect(await harness.send(from: "news@shop.example", to: ["shop.fox123@veil.test"], "From: news@shop.example\r\n\r\nx\r\n").head
                 == "550 5.2.1 E518")
+        await harness.stop()
+    }
+}
+
+@Suite(.serialized) struct InboundAuthenticationTests {
+    @Test func dmarcRejectIsQuarantinedAndFailureWithoutPolicyIsFlagged() async throws {
+        let harness = try await MailHarness()
+        let reject = "Authentication-Results: mx.veil.test; spf=fail smtp.mailfrom=bank.example; dmarc=fail (p=reject dis=none) header.from=bank.example\r\nFrom: bank@bank.example\r\nSubject: Verify\r\n\r\nx\r\n"
+        #expect(await harness.send(from: "bank@bank.example", to: ["shop.fox123@veil.test"], reject).head == "250 2.0.0 E215")
+        #expect(try harness.logs().first?.blocked == true)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(!harness.sink.messages.contains { header($0.data, "X-Veil-Type") == "Forward" })
+        #expect(harness.sink.messages.contains { header($0.data, "Subject") == "shop.fox123@veil.test has a new mail in quarantine" })
+
+        let none = "Authentication-Results: mx.veil.test; spf=pass smtp.mailfrom=small.example; dmarc=fail (p=none) header.from=small.example\r\nFrom: a@small.example\r\nSubject: Hello\r\n\r\nx\r\n"
+        #expect(await harness.send(from: "a@small.example", to: ["shop.fox123@veil.test"], none).head == "250 2.0.0 E200")
+        let forwarded = try await harness.sink.waitForMessages(2).first { header($0.data, "X-Veil-Type") == "Forward" }
+        #expect(header(forwarded?.data ?? "", "Subject") == "[Possible phishing attempt] Hello")
+        #expect(header(forwarded?.data ?? "", "Authentication-Results") == nil)
+        await harness.stop()
+    }
+
+    @Test func aSpoofedMailboxCannotReply() async throws {
+        let harness = try await MailHarness()
+        _ = await harness.send(from: "news@shop.example", to: ["shop.fox123@veil.test"], "From: news@shop.example\r\n\r\nx\r\n")
+        _ = try await harness.sink.waitForMessages(1)
+        let aliasId = try #require(harness.alias.id)
+        let contact = try #require(try harness.store.contact(aliasId: aliasId, websiteEmail: "news@shop.example"))
+        let spoofed = "Authentication-Results: mx.veil.test; spf=fail smtp.mailfrom=mailbox.example; dkim=none\r\nFrom: owner@mailbox.example\r\nTo: \(contact.replyEmail)\r\n\r\nsend money\r\n"
+        #expect(await harness.send(from: "owner@mailbox.example", to: [contact.replyEmail], spoofed).head == "250 2.0.0 E201")
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(!harness.sink.messages.contains { $0.recipients == ["news@shop.example"] })
+        let genuine = "Authentication-Results: mx.veil.test; spf=pass smtp.mailfrom=mailbox.example; dkim=pass header.d=mailbox.example\r\nFrom: owner@mailbox.example\r\nTo: \(contact.replyEmail)\r\n\r\nhi\r\n"
+        #expect(await harness.send(from: "owner@mailbox.example", to: [contact.replyEmail], genuine).head == "250 2.0.0 E200")
+        #expect(try await harness.sink.waitForMessages(3).contains { $0.recipients == ["news@shop.example"] })
         await harness.stop()
     }
 }

@@ -69,7 +69,7 @@ maximal_backoff_time = 4s
 smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination
 # Veil's domain goes to veil smtpd (the lines of 'veil postfix-config').
 relay_domains = veil.test
-transport_maps = inline:{ veil.test=veil:[127.0.0.1]:$SMTPD_PORT }
+transport_maps = inline:{ veil.test=veil:[127.0.0.1]:$SMTPD_PORT, { reject.test = error:5.1.1 mailbox unavailable } }
 # People's real inboxes: mbox files.
 virtual_mailbox_domains = mailbox.test, contact.test
 virtual_mailbox_base = $WORK/mail
@@ -168,7 +168,8 @@ step "forward of a message with folded headers, a non-ASCII name and trailing bl
 printf 'From: =?utf-8?q?Ren=%s=A9e_N=%s=BC?= <news@contact.test>\r\nTo: %s\r\nSubject: e2e folded\r\n  continued subject\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nTrailing spaces   \r\n\tTabbed line\r\nCaf\xc3\xa9\r\n\r\n\r\n\r\n' C3 C3 "$ALIAS" > "$WORK/folded.eml"
 swaks --server "127.0.0.1:$PF_PORT" --from news@contact.test --to "$ALIAS" --data "$WORK/folded.eml" >/dev/null || fail "swaks folded"
 wait_for "[ \"\$(count owner 'Subject: e2e folded')\" = 1 ]" || fail "folded message not delivered"
-last_headers owner | grep -q '^From: =?utf-8?q?Ren=C3=A9e_N=C3=BC_-_news_at_contact=2Etest?= <' || fail "non-ASCII From: $(last_headers owner | grep '^From')"
+HEADERS="$(last_headers owner)"
+echo "$HEADERS" | grep -q '^From: =?utf-8?q?Ren=C3=A9e_N=C3=BC_-_news_at_contact=2Etest?= <' || fail "non-ASCII From: $(echo "$HEADERS" | grep '^From')"
 
 step "DKIM: the forward and the reply verify with dkimpy against 'veil domain dns'"
 python3 -m venv "$WORK/venv" && "$WORK/venv/bin/pip" install -q dkimpy >/dev/null 2>&1 || fail "could not install dkimpy from PyPI"
@@ -219,6 +220,19 @@ OUT="$(swaks --server "127.0.0.1:$SMTPD_PORT" --from news@contact.test --to some
 echo "$OUT" | grep -q '<\*\* 550 5.7.1 E503' || fail "relay attempt not refused: $OUT"
 swaks --server "127.0.0.1:$PF_PORT" --from news@contact.test --to nobody@veil.test --header "Subject: e2e unknown" >/dev/null
 wait_for "grep -q 'to=<nobody@veil.test>.*status=bounced.*550 5.1.1 E515' $WORK/maillog" || fail "Postfix did not bounce the unknown alias"
+
+step "a mailbox whose domain rejects: Postfix's DSN to the VERP address ends as a bounced log and a notification"
+BOUNCE_KEY="$(VEIL_DATABASE="$WORK/veil.sqlite" VEIL_ALIAS_DOMAINS=veil.test "$VEIL" user create --email gone@reject.test)"
+BOUNCE_JSON="$(curl -sf -H "Authentication: $BOUNCE_KEY" -X POST "$API/api/alias/random/new" -H 'Content-Type: application/json' -d '{}')"
+BOUNCE_ALIAS="$(echo "$BOUNCE_JSON" | json 'd["alias"]')"
+BOUNCE_ALIAS_ID="$(echo "$BOUNCE_JSON" | json 'd["id"]')"
+swaks --server "127.0.0.1:$PF_PORT" --from news@contact.test --to "$BOUNCE_ALIAS" --header "Subject: e2e bounce" >/dev/null
+bounced_action() { curl -sf -H "Authentication: $BOUNCE_KEY" "$API/api/aliases/$BOUNCE_ALIAS_ID/activities?page_id=0" | json '",".join(a["action"] for a in d["activities"])'; }
+wait_for '[ "$(bounced_action)" = "bounced" ]' 30 || fail "no bounced log: $(bounced_action)"
+grep -q "to=<sl\.[a-z0-9.]*@veil.test>.*status=sent.*250 2.0.0 E211" "$WORK/maillog" || fail "the DSN did not reach veil as a bounce"
+NOTE="$(python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute(\"SELECT n.title FROM notifications n JOIN users u ON u.id=n.user_id WHERE u.email='gone@reject.test'\").fetchone()[0])" "$WORK/veil.sqlite")"
+[ "$NOTE" = "An email sent to $BOUNCE_ALIAS cannot be delivered to your mailbox" ] || fail "notification: $NOTE"
+echo "notification: $NOTE"
 
 step "relay down: Veil answers 4xx, Postfix keeps the mail, exactly one copy after the relay returns"
 write_master without-reinjection
