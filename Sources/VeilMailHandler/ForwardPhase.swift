@@ -9,7 +9,7 @@ extension MailPipeline {
     /// every other header goes, in any case, all occurrences.
     static let forwardKeptHeaders: Set<String> = [
         "from", "to", "cc", "subject", "date", "message-id", "references", "in-reply-to", "x-sl-queue-id",
-        "list-unsubscribe", "list-id", "list-unsubscribe-post", "mime-version", "content-type",
+        "list-unsubscribe", "list-id", "list-unsubscribe-post", "mime-version", "content-type", "auto-submitted",
         "content-disposition", "content-transfer-encoding",
     ]
 

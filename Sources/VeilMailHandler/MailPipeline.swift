@@ -180,7 +180,7 @@ public struct MailPipeline: SMTPServerDelegate {
         case .success(.reverseAlias(let contact)):
             return [try await reply(message, through: contact, mailFrom: mailFrom, envelope: envelope)]
         case .success(.verp(let address)):
-            return [try await handleVERP(message, address: address, mailFrom: mailFrom)]
+            return try await handleVERP(message, address: address, mailFrom: mailFrom, envelope: envelope)
         case .success(.catchAll(let domain)):
             guard let alias = try await createCatchAllAlias(recipient, on: domain) else { return [.done(.unknownAlias)] }
             return try await forward(message, to: alias, mailFrom: mailFrom, envelope: envelope)

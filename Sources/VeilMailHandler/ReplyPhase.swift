@@ -10,10 +10,13 @@ extension MailPipeline {
     /// R-3.8: `Reply-To`, `Sender`, `Received`, `Authentication-Results`, `X-*`, ... all go.
     static let replyKeptHeaders: Set<String> = [
         "from", "to", "cc", "subject", "date", "message-id", "references", "in-reply-to", "x-sl-queue-id",
-        "mime-version", "content-type", "content-disposition", "content-transfer-encoding",
+        "mime-version", "content-type", "auto-submitted", "content-disposition", "content-transfer-encoding",
     ]
 
-    func reply(_ original: Message, through contact: Contact, mailFrom: String, envelope: SMTPEnvelope) async throws -> Outcome {
+    /// `knownMailbox` is set when the sender is already known (an automatic reply that came back
+    /// to a signed VERP address of that mailbox's copy, R-4.7): no sender check then.
+    func reply(_ original: Message, through contact: Contact, mailFrom: String, envelope: SMTPEnvelope,
+               knownMailbox: Mailbox? = nil) async throws -> Outcome {
         guard let alias = try store.alias(id: contact.aliasId, userId: contact.userId), let aliasId = alias.id,
               let user = try store.user(id: contact.userId), let userId = user.id
         else { return .done(.emailNotExist) }
@@ -26,7 +29,7 @@ extension MailPipeline {
         }
         if user.disabled || user.deleteOn != nil { return .done(.accountDisabled) }
         // R-1.12: an automatic reply sent straight to a reverse-alias.
-        if mailFrom.isEmpty { return .done(.outOfOffice) }
+        if mailFrom.isEmpty && knownMailbox == nil { return .done(.outOfOffice) }
 
         // R-3.5: only a mailbox of the alias (or one of its authorised addresses) may reply.
         let mailboxes = try store.mailboxes(ofAlias: alias)
@@ -43,7 +46,7 @@ extension MailPipeline {
             }
             return nil
         }
-        var sender = sendingMailbox(mailFrom)
+        var sender = knownMailbox.flatMap { known in mailboxes.first { $0.id == known.id } } ?? sendingMailbox(mailFrom)
         if sender == nil, let from = original.value("From").flatMap({ AddressList.parse($0).first }),
            EmailAddress.domain(of: from.address.lowercased()) == EmailAddress.domain(of: mailFrom) {
             sender = sendingMailbox(from.address)
@@ -57,7 +60,8 @@ extension MailPipeline {
         }
         if mailbox.adminDisabled { return .done(MailStatus(250, "2.0.0", "E207", "No bounce report")) }
         // R-3.4 / R-3.5: nobody may send as a mailbox the MTA could not authenticate.
-        if let authentication = AuthenticationResults.trusted(in: original, trustedID: configuration.authservID),
+        if knownMailbox == nil,
+           let authentication = AuthenticationResults.trusted(in: original, trustedID: configuration.authservID),
            authentication.dmarc == "fail" || authentication.unauthenticated {
             await alertOwner(user, kind: "reply_spoofing", title: "Attempt to send an email to your contact \(contact.websiteEmail) from \(mailFrom)",
                              body: "An email claiming to come from \(mailFrom) was sent to \(contact.websiteEmail) through your alias "
@@ -159,9 +163,16 @@ extension MailPipeline {
 
     // MARK: VERP recipients (spec/mail.md R-1.7, R-4.2, R-4.4)
 
-    func handleVERP(_ message: Message, address: VERPSigner.Address, mailFrom: String) async throws -> Outcome {
-        let autoSubmitted = message.value("Auto-Submitted")?.lowercased()
-        let isAutoReply = autoSubmitted != nil && autoSubmitted != "no"
+    /// RFC 3834 `Auto-Submitted` other than `no`, or `Precedence: auto_reply/bulk/junk`.
+    static func isAutomatic(_ message: Message) -> Bool {
+        if let autoSubmitted = message.value("Auto-Submitted")?.lowercased(), autoSubmitted != "no" { return true }
+        let precedence = message.value("Precedence")?.lowercased()
+        return precedence == "auto_reply" || precedence == "bulk" || precedence == "junk"
+    }
+
+    func handleVERP(_ message: Message, address: VERPSigner.Address, mailFrom: String,
+                    envelope: SMTPEnvelope) async throws -> [Outcome] {
+        let isAutoReply = Self.isAutomatic(message)
         let report = DeliveryReport.parse(message)
         // R-4.1: a null-sender multipart/report is a bounce (DSNs carry `Auto-Submitted:
         // auto-replied` too), unless it only says "delayed"; Appendix A: so is any other
@@ -169,10 +180,13 @@ extension MailPipeline {
         let isBounce = mailFrom.isEmpty && (report.isMultipartReport ? report.isFailure : !isAutoReply)
         switch address.kind {
         case .transactional:
-            return .done(isBounce ? MailStatus(250, "2.0.0", "E205", "bounce handled") : isAutoReply ? .outOfOffice : .unknownIgnored)
+            return [.done(isBounce ? MailStatus(250, "2.0.0", "E205", "bounce handled") : isAutoReply ? .outOfOffice : .unknownIgnored)]
         case .bounceForward, .bounceReply:
-            guard let log = try store.emailLog(id: address.objectId) else { return .done(.noSuchEmailLog) }
-            guard isBounce else { return .done(isAutoReply ? .outOfOffice : .unknownIgnored) }
+            guard let log = try store.emailLog(id: address.objectId) else { return [.done(.noSuchEmailLog)] }
+            if !isBounce {
+                guard isAutoReply else { return [.done(.unknownIgnored)] }
+                return try await swapAutomaticReply(message, log: log, kind: address.kind, envelope: envelope)
+            }
             let reason = report.reason
             try store.markBounced(logId: address.objectId, mailboxId: log.mailboxId, reason: reason)
             if let user = try store.user(id: log.userId), let alias = try store.alias(id: log.aliasId, userId: log.userId) {
@@ -197,8 +211,33 @@ extension MailPipeline {
                                      body: "\(who) does not accept mail: \(reason ?? "unknown reason")", to: mailbox?.email)
                 }
             }
-            return .done(address.kind == .bounceForward ? .bounceForwardHandled : .bounceReplyHandled)
+            return [.done(address.kind == .bounceForward ? .bounceForwardHandled : .bounceReplyHandled)]
         }
+    }
+
+    /// R-4.7: an automatic reply to a VERP address goes on to the other party. To the forward
+    /// address (the user's mailbox answered automatically) it reaches the contact as a reply
+    /// from the alias; to the reply address (the contact answered automatically) it is forwarded
+    /// to the alias. `To` names the new recipient, `Reply-To` goes, `Auto-Submitted` stays, so
+    /// the other side's responder does not answer it again (RFC 3834 §2).
+    func swapAutomaticReply(_ original: Message, log: EmailLog, kind: VERPSigner.Kind,
+                            envelope: SMTPEnvelope) async throws -> [Outcome] {
+        guard let contactId = log.contactId, let contact = try store.contact(id: contactId, userId: log.userId),
+              let alias = try store.alias(id: log.aliasId, userId: log.userId)
+        else { return [.done(.unknownIgnored)] }
+        var message = original
+        message.removeAll(named: "Reply-To")
+        if message.value("Auto-Submitted") == nil { message.set("Auto-Submitted", "auto-replied") }
+        if kind == .bounceForward {
+            guard let mailbox = try store.mailboxes(ofAlias: alias).first(where: { $0.id == log.mailboxId }) else {
+                return [.done(.unknownIgnored)]
+            }
+            message.set("To", contact.replyEmail)
+            return [try await reply(message, through: contact, mailFrom: mailbox.email, envelope: envelope, knownMailbox: mailbox)]
+        }
+        try store.markAutoReplied(logId: log.id ?? 0)
+        message.set("To", alias.email)
+        return try await forward(message, to: alias, mailFrom: contact.websiteEmail, envelope: envelope)
     }
 
 }

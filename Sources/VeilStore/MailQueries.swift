@@ -124,6 +124,10 @@ extension Store {
         }
     }
 
+    public func markAutoReplied(logId: Int64) throws {
+        try pool.write { db in try db.execute(sql: "UPDATE email_logs SET auto_replied = 1 WHERE id = ?", arguments: [logId]) }
+    }
+
     /// Email logs of an alias created since `date` (rate limits, spec/mail.md ).
     public func emailLogCount(aliasId: Int64, since date: Date) throws -> Int {
         try pool.read { db in

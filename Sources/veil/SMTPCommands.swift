@@ -55,6 +55,12 @@ struct SMTPOptions: ParsableArguments {
     var commandTimeout: Int?
     @Option(name: .customLong("data-timeout"), help: "Seconds to wait for message data. Env: VEIL_SMTP_DATA_TIMEOUT. Default: 180")
     var dataTimeout: Int?
+    @Option(name: .customLong("authserv-id"),
+            help: "Trust only the Authentication-Results of this MTA (default: the topmost one). Env: VEIL_AUTHSERV_ID")
+    var authservID: String?
+    @Option(name: .customLong("max-bounces-per-day"),
+            help: "Forward bounces in 24 h after which a mailbox stops receiving. Env: VEIL_MAX_BOUNCES_PER_DAY. Default: 5")
+    var maxBouncesPerDay: Int?
 }
 
 struct SMTPRuntime {
@@ -98,7 +104,9 @@ struct SMTPRuntime {
         let client = try relayOptions.client(heloName: settings.emailDomain, environment: environment)
         let mail = MailConfiguration(aliasDomains: settings.aliasDomains, emailDomain: settings.emailDomain,
                                      rateLimits: relayOptions.rateLimits(environment),
-                                     quota: AliasQuota(freeLimit: settings.maxAliasesFree))
+                                     quota: AliasQuota(freeLimit: settings.maxAliasesFree),
+                                     maxBouncesPerDay: try number(options.maxBouncesPerDay, "VEIL_MAX_BOUNCES_PER_DAY", 5, 1...10_000),
+                                     authservID: options.authservID ?? environment["VEIL_AUTHSERV_ID"])
         pipeline = try MailPipeline(store: store, relay: client, configuration: mail, lmtp: lmtp, logger: makeLogger("veil.smtpd"))
         worker = OutboundQueueWorker(store: store, relay: client, logger: makeLogger("veil.queue"))
     }

@@ -395,6 +395,37 @@ let newsletter = """
     }
 }
 
+@Suite(.serialized) struct AutomaticReplyTests {
+    @Test func automaticRepliesToVERPAddressesReachTheOtherPartyOnceMarked() async throws {
+        let harness = try await MailHarness()
+        _ = await harness.send(from: "news@shop.example", to: ["shop.fox123@veil.test"], "From: news@shop.example\r\nSubject: Deal\r\n\r\nx\r\n")
+        let forwardVERP = try #require(try await harness.sink.waitForMessages(1).first?.sender)
+        // The user's mailbox answers automatically (null sender, to the VERP address).
+        let outOfOffice = "From: owner@mailbox.example\r\nTo: \(forwardVERP)\r\nReply-To: owner@mailbox.example\r\nAuto-Submitted: auto-replied\r\nSubject: Out of office\r\n\r\nAway\r\n"
+        #expect(await harness.send(from: "", to: [forwardVERP], outOfOffice).head == "250 2.0.0 E200")
+        let toContact = try #require(try await harness.sink.waitForMessages(2).last)
+        #expect(toContact.recipients == ["news@shop.example"])
+        #expect(header(toContact.data, "From") == "shop.fox123@veil.test")
+        #expect(header(toContact.data, "Auto-Submitted") == "auto-replied")
+        #expect(header(toContact.data, "Reply-To") == nil)
+        #expect(!(toContact.data.components(separatedBy: "\r\n\r\n").first ?? "").contains("owner@mailbox.example"))
+        // The contact answers automatically to the reply's VERP address: forwarded to the user.
+        let replyVERP = toContact.sender
+        let contactAway = "From: news@shop.example\r\nTo: \(replyVERP)\r\nAuto-Submitted: auto-replied\r\nSubject: Auto: Out of office\r\n\r\nAlso away\r\n"
+        #expect(await harness.send(from: "", to: [replyVERP], contactAway).head == "250 2.0.0 E200")
+        let toMailbox = try #require(try await harness.sink.waitForMessages(3).last)
+        #expect(toMailbox.recipients == ["owner@mailbox.example"])
+        #expect(header(toMailbox.data, "To") == "shop.fox123@veil.test")
+        #expect(header(toMailbox.data, "Auto-Submitted") == "auto-replied")
+        #expect(try harness.logs().contains { $0.autoReplied })
+        // Straight to a reverse-alias with a null sender: dropped (R-1.12).
+        let aliasId = try #require(harness.alias.id)
+        let contact = try #require(try harness.store.contact(aliasId: aliasId, websiteEmail: "news@shop.example"))
+        #expect(await harness.send(from: "", to: [contact.replyEmail], contactAway).head == "250 2.0.0 E206")
+        await harness.stop()
+    }
+}
+
 /// Speaks LMTP on a raw socket (SMTPClient only speaks ESMTP).
 struct RawLMTPClient {
     let connection: SMTPTestConnection
