@@ -92,6 +92,7 @@ let package = Package(
                 "VeilStore",
                 "VeilMail",
                 "VeilSMTP",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

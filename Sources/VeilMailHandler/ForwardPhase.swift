@@ -47,7 +47,7 @@ extension MailPipeline {
             // another forwarder chained in front of a reverse-alias.
             await alertOwner(user, kind: "from_reverse_alias", title: "Veil shouldn't be used with another email forwarding system",
                              body: "An email to \(alias.email) came from \(contactAddress), which is one of your own "
-                                + "reverse-aliases. It was not forwarded.")
+                                + "reverse-aliases. It was not forwarded.", once: true)
             return [.done(.accountDisabled)]
         }
         let contact = try store.upsertContact(

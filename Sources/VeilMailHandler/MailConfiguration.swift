@@ -26,11 +26,13 @@ public struct MailConfiguration: Sendable {
     /// The authserv-id of the MTA whose `Authentication-Results` Veil trusts; nil trusts the
     /// topmost one (the field the nearest MTA prepended).
     public var authservID: String?
+    /// A second DKIM signature, Ed25519 (RFC 8463), besides the RSA one.
+    public var ed25519Signatures: Bool
 
     public init(aliasDomains: [String], emailDomain: String, noreplyAddresses: Set<String>? = nil,
                 verpPrefix: String = "sl", verpLifetime: TimeInterval = 7 * 24 * 3600, maxForwardRecipients: Int = 30,
                 rateLimits: Bool = true, maxPerAliasPerMinute: Int = 10, maxPerMailboxPerMinute: Int = 15,
-                maxAlertsPerDay: Int = 5, quota: AliasQuota = AliasQuota(), maxBouncesPerDay: Int = 5, authservID: String? = nil) {
+                maxAlertsPerDay: Int = 5, quota: AliasQuota = AliasQuota(), maxBouncesPerDay: Int = 5, authservID: String? = nil, ed25519Signatures: Bool = false) {
         self.aliasDomains = aliasDomains.map { $0.lowercased() }
         self.emailDomain = emailDomain.lowercased()
         self.noreplyAddresses = noreplyAddresses ?? ["noreply@" + emailDomain.lowercased()]
@@ -44,6 +46,7 @@ public struct MailConfiguration: Sendable {
         self.quota = quota
         self.maxBouncesPerDay = maxBouncesPerDay
         self.authservID = authservID
+        self.ed25519Signatures = ed25519Signatures
     }
 
     /// Domains whose addresses Veil answers for (custom domains come from the store).

@@ -25,7 +25,8 @@ public struct MailPipeline: SMTPServerDelegate {
         self.configuration = configuration
         self.verp = VERPSigner(secret: try store.secret(.verp), prefix: configuration.verpPrefix,
                                lifetime: configuration.verpLifetime)
-        self.dkim = try DKIMKeyring(store: store, ownDomains: configuration.aliasDomains + [configuration.emailDomain])
+        self.dkim = try DKIMKeyring(store: store, ownDomains: configuration.aliasDomains + [configuration.emailDomain],
+                                    ed25519: configuration.ed25519Signatures)
         self.logger = logger
         self.perRecipientReplies = lmtp
     }
@@ -243,20 +244,24 @@ public struct MailPipeline: SMTPServerDelegate {
     func signed(_ message: Message, domain: String) throws -> Message {
         var message = message
         message.removeAll(named: "DKIM-Signature")
-        if let signer = try dkim.signer(for: domain, store: store) { try signer.sign(&message) }
+        for signer in try dkim.signers(for: domain, store: store) { try signer.sign(&message) }
         return message
     }
 
     // MARK: Owner alerts (R-5.3: bounded per kind and day)
 
-    /// Adds a notification and, within the daily bound, emails the account address.
-    func alertOwner(_ user: User, kind: String, title: String, body: String, to address: String? = nil) async {
+    /// Adds a notification and, within the daily bound (or only the first time, with `once`),
+    /// emails the account address.
+    func alertOwner(_ user: User, kind: String, title: String, body: String, to address: String? = nil,
+                    once: Bool = false) async {
         guard let userId = user.id else { return }
         do {
+            let earlier = try store.alertCount(userId: userId, kind: kind,
+                                               since: once ? Date.distantPast : Date().addingTimeInterval(-86_400))
+            if once && earlier > 0 { return }
             try store.insertNotification(userId: userId, title: title, message: body)
             let recipient = address ?? user.email
-            guard try store.alertCount(userId: userId, kind: kind, since: Date().addingTimeInterval(-86_400))
-                    < configuration.maxAlertsPerDay else { return }
+            guard earlier < configuration.maxAlertsPerDay else { return }
             try store.recordAlert(userId: userId, kind: kind, to: recipient)
             let notice = Notice(from: "Veil <noreply@\(configuration.emailDomain)>", to: recipient, subject: title,
                                 body: body, domain: configuration.emailDomain)

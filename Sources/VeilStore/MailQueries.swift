@@ -210,25 +210,27 @@ extension Store {
 
     // MARK: DKIM keys
 
-    /// The instance key (PEM) and its selector, nil before the first start.
-    public func instanceDKIMKey() throws -> (selector: String, pem: String)? {
+    /// An instance key and its selector, nil before the first start. `slot` is `*` for the RSA
+    /// key, `*ed25519` for the Ed25519 one.
+    public func instanceDKIMKey(slot: String = "*") throws -> (selector: String, key: String)? {
         try pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT selector, private_key FROM dkim_keys WHERE domain = '*'")
-                .map { (selector: $0["selector"], pem: $0["private_key"]) }
+            try Row.fetchOne(db, sql: "SELECT selector, private_key FROM dkim_keys WHERE domain = ?", arguments: [slot])
+                .map { (selector: $0["selector"], key: $0["private_key"]) }
         }
     }
 
-    /// Stores the instance key unless one exists already (two processes starting at once keep
-    /// the first), and returns the one in the database.
-    public func saveInstanceDKIMKey(selector: String, pem: String, now: Date = Date()) throws -> (selector: String, pem: String) {
+    /// Stores an instance key unless one exists already in that slot (two processes starting at
+    /// once keep the first), and returns the one in the database.
+    public func saveInstanceDKIMKey(slot: String = "*", algorithm: String = "rsa", selector: String, key: String,
+                                    now: Date = Date()) throws -> (selector: String, key: String) {
         try pool.write { db in
             try db.execute(sql: """
-                INSERT INTO dkim_keys (domain, selector, algorithm, private_key, created_at) VALUES ('*', ?, 'rsa', ?, ?)
+                INSERT INTO dkim_keys (domain, selector, algorithm, private_key, created_at) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (domain) DO NOTHING
-                """, arguments: [selector, pem, Int64(now.timeIntervalSince1970)])
-            let row = try Row.fetchOne(db, sql: "SELECT selector, private_key FROM dkim_keys WHERE domain = '*'")
+                """, arguments: [slot, selector, algorithm, key, Int64(now.timeIntervalSince1970)])
+            let row = try Row.fetchOne(db, sql: "SELECT selector, private_key FROM dkim_keys WHERE domain = ?", arguments: [slot])
             guard let row else { throw StoreError.invalid("instance DKIM key missing after insert") }
-            return (selector: row["selector"], pem: row["private_key"])
+            return (selector: row["selector"], key: row["private_key"])
         }
     }
 

@@ -18,13 +18,16 @@ struct DomainDNS: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Only this domain") var domain: String?
+    @Flag(name: .customLong("dkim-ed25519"), help: "Also the Ed25519 record (RFC 8463). Env: VEIL_DKIM_ED25519=on")
+    var dkimEd25519 = false
 
     func run() throws {
         let settings = try global.settings()
         let store = try openStore(settings)
         var own: [String] = []
         for candidate in settings.aliasDomains + [settings.emailDomain] where !own.contains(candidate) { own.append(candidate) }
-        let keyring = try DKIMKeyring(store: store, ownDomains: own)
+        let ed25519 = dkimEd25519 || (ProcessInfo.processInfo.environment["VEIL_DKIM_ED25519"] ?? "off").lowercased() == "on"
+        let keyring = try DKIMKeyring(store: store, ownDomains: own, ed25519: ed25519)
         let custom = try store.allCustomDomains().map(\.domain)
         var domains = own + custom.filter { !own.contains($0) }
         if let domain {
@@ -33,11 +36,12 @@ struct DomainDNS: ParsableCommand {
             domains = [wanted]
         }
         for name in domains {
-            guard let signer = try keyring.signer(for: name, store: store) else {
-                print("; \(name): no DKIM key yet (custom domain not verified)")
-                continue
+            let signers = try keyring.signers(for: name, store: store)
+            if signers.isEmpty { print("; \(name): no DKIM key yet (custom domain not verified)") }
+            // RSA first: the record every verifier needs.
+            for signer in signers.reversed() {
+                print("\(signer.selector)._domainkey.\(name). IN TXT \(Self.zoneStrings(signer.dnsRecord))")
             }
-            print("\(signer.selector)._domainkey.\(name). IN TXT \(Self.zoneStrings(signer.dnsRecord))")
         }
     }
 

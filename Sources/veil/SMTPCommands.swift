@@ -61,6 +61,8 @@ struct SMTPOptions: ParsableArguments {
     @Option(name: .customLong("max-bounces-per-day"),
             help: "Forward bounces in 24 h after which a mailbox stops receiving. Env: VEIL_MAX_BOUNCES_PER_DAY. Default: 5")
     var maxBouncesPerDay: Int?
+    @Flag(name: .customLong("dkim-ed25519"), help: "Add a second DKIM signature, Ed25519 (RFC 8463). Env: VEIL_DKIM_ED25519=on")
+    var dkimEd25519 = false
 }
 
 struct SMTPRuntime {
@@ -106,7 +108,8 @@ struct SMTPRuntime {
                                      rateLimits: relayOptions.rateLimits(environment),
                                      quota: AliasQuota(freeLimit: settings.maxAliasesFree),
                                      maxBouncesPerDay: try number(options.maxBouncesPerDay, "VEIL_MAX_BOUNCES_PER_DAY", 5, 1...10_000),
-                                     authservID: options.authservID ?? environment["VEIL_AUTHSERV_ID"])
+                                     authservID: options.authservID ?? environment["VEIL_AUTHSERV_ID"],
+                                     ed25519Signatures: options.dkimEd25519 || (environment["VEIL_DKIM_ED25519"] ?? "off").lowercased() == "on")
         pipeline = try MailPipeline(store: store, relay: client, configuration: mail, lmtp: lmtp, logger: makeLogger("veil.smtpd"))
         worker = OutboundQueueWorker(store: store, relay: client, logger: makeLogger("veil.queue"))
     }

@@ -188,6 +188,22 @@ let newsletter = """
         await harness.stop()
     }
 
+    @Test func mailFromOneOfOurReverseAliasesIsRefusedAndTheOwnerToldOnce() async throws {
+        let harness = try await MailHarness()
+        _ = await harness.send(from: "news@shop.example", to: ["shop.fox123@veil.test"], "From: news@shop.example\r\n\r\nx\r\n")
+        _ = try await harness.sink.waitForMessages(1)
+        let aliasId = try #require(harness.alias.id)
+        let reverse = try #require(try harness.store.contact(aliasId: aliasId, websiteEmail: "news@shop.example")).replyEmail
+        for _ in 0..<2 {
+            let chained = "From: \(reverse)\r\nSubject: via another forwarder\r\n\r\nx\r\n"
+            #expect(await harness.send(from: "bounces@other-forwarder.example", to: ["shop.fox123@veil.test"], chained).head == "550 5.2.1 E504")
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let notices = harness.sink.messages.filter { header($0.data, "Subject") == "Veil shouldn't be used with another email forwarding system" }
+        #expect(notices.count == 1)
+        await harness.stop()
+    }
+
     @Test func tooManyRecipientsInToAndCc() async throws {
         let harness = try await MailHarness()
         let many = (1...31).map { "p\($0)@b.example" }.joined(separator: ", ")

@@ -119,7 +119,7 @@ postfix -c "$CONF" start
 wait_for "swaks --server 127.0.0.1:$PF_PORT --quit-after EHLO >/dev/null 2>&1" || fail "Postfix did not start"
 
 start_veil() {
-    VEIL_DATABASE="$WORK/veil.sqlite" VEIL_ALIAS_DOMAINS=veil.test VEIL_RATE_LIMITS=off \
+    VEIL_DATABASE="$WORK/veil.sqlite" VEIL_ALIAS_DOMAINS=veil.test VEIL_RATE_LIMITS=off VEIL_DKIM_ED25519=on \
         "$VEIL" serve --port "$API_PORT" --smtp-port "$SMTPD_PORT" --relay "127.0.0.1:$REINJECT_PORT" "$@" \
         >>"$WORK/veil.out" 2>>"$WORK/veil.log" &
     VEIL_PID=$!
@@ -172,25 +172,30 @@ HEADERS="$(last_headers owner)"
 echo "$HEADERS" | grep -q '^From: =?utf-8?q?Ren=C3=A9e_N=C3=BC_-_news_at_contact=2Etest?= <' || fail "non-ASCII From: $(echo "$HEADERS" | grep '^From')"
 
 step "DKIM: the forward and the reply verify with dkimpy against 'veil domain dns'"
-python3 -m venv "$WORK/venv" && "$WORK/venv/bin/pip" install -q dkimpy >/dev/null 2>&1 || fail "could not install dkimpy from PyPI"
-RECORD="$(VEIL_DATABASE="$WORK/veil.sqlite" VEIL_ALIAS_DOMAINS=veil.test "$VEIL" domain dns veil.test)"
-echo "$RECORD" | cut -c1-90
-"$WORK/venv/bin/python" - "$RECORD" "$WORK/mail/owner" "$WORK/mail/news" <<'PY' || fail "DKIM verification"
+python3 -m venv "$WORK/venv" && "$WORK/venv/bin/pip" install -q dkimpy pynacl >/dev/null 2>&1 || fail "could not install dkimpy from PyPI"
+RECORDS="$(VEIL_DATABASE="$WORK/veil.sqlite" VEIL_ALIAS_DOMAINS=veil.test VEIL_DKIM_ED25519=on "$VEIL" domain dns veil.test)"
+echo "$RECORDS" | cut -c1-90
+"$WORK/venv/bin/python" - "$RECORDS" "$WORK/mail/owner" "$WORK/mail/news" <<'PY' || fail "DKIM verification"
 import dkim, mailbox, re, sys
-name, _, rest = sys.argv[1].partition(" IN TXT ")
-txt = "".join(re.findall(r'"([^"]*)"', rest)).encode()
+records = {}
+for line in sys.argv[1].splitlines():
+    name, _, rest = line.partition(" IN TXT ")
+    records[name.rstrip(".")] = "".join(re.findall(r'"([^"]*)"', rest)).encode()
 def dns(query, timeout=5):
     query = query.decode() if isinstance(query, bytes) else query
-    return txt if query.rstrip(".") == name.rstrip(".") else None
+    return records.get(query.rstrip("."))
 for path in sys.argv[2:]:
     box = mailbox.mbox(path)
     for key in box.keys():
         raw = box.get_bytes(key).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-        if b"DKIM-Signature:" not in raw:
-            sys.exit(f"{path}#{key}: not signed")
-        if not dkim.verify(raw, dnsfunc=dns):
-            sys.exit(f"{path}#{key}: signature does not verify")
-        print(f"{path.rsplit('/', 1)[-1]}#{key}: DKIM signature verified")
+        count = raw.split(b"\r\n\r\n", 1)[0].count(b"\r\nDKIM-Signature:")
+        if count != 2:
+            sys.exit(f"{path}#{key}: {count} signatures, expected RSA and Ed25519")
+        verifier = dkim.DKIM(raw)
+        for index in range(count):
+            if not verifier.verify(idx=index, dnsfunc=dns):
+                sys.exit(f"{path}#{key}: signature {index} does not verify")
+        print(f"{path.rsplit('/', 1)[-1]}#{key}: RSA and Ed25519 DKIM signatures verified")
 PY
 
 ACTIVITY="$(api "$API/api/aliases/$ALIAS_ID/activities?page_id=0" | json '",".join(a["action"] for a in d["activities"])')"
