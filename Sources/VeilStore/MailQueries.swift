@@ -182,17 +182,7 @@ extension Store {
 
     /// For each Veil-generated id among `ids`, the original id it stands for.
     public func originalMessageIds(forVeilIds ids: [String]) throws -> [String: String] {
-        guard !ids.isEmpty else { return [:] }
-        return try pool.read { db in
-            var result: [String: String] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT veil_message_id, original_message_id FROM message_id_matches
-                WHERE veil_message_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
-                """, arguments: StatementArguments(ids)) {
-                result[row["veil_message_id"]] = row["original_message_id"]
-            }
-            return result
-        }
+        try messageIdMatches(ids, from: "veil_message_id", to: "original_message_id")
     }
 
     public func setVeilMessageId(logId: Int64, _ messageId: String) throws {
@@ -257,14 +247,19 @@ extension Store {
 
     /// Veil ids already given to these original ids (R-3.13, `References` of a reply).
     public func veilMessageIds(forOriginals ids: [String]) throws -> [String: String] {
+        try messageIdMatches(ids, from: "original_message_id", to: "veil_message_id")
+    }
+
+    /// `message_id_matches` read in one direction: `from` column value → `to` column value.
+    private func messageIdMatches(_ ids: [String], from: String, to: String) throws -> [String: String] {
         guard !ids.isEmpty else { return [:] }
         return try pool.read { db in
             var result: [String: String] = [:]
             for row in try Row.fetchAll(db, sql: """
-                SELECT veil_message_id, original_message_id FROM message_id_matches
-                WHERE original_message_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
+                SELECT \(from) AS key, \(to) AS value FROM message_id_matches
+                WHERE \(from) IN (\(ids.map { _ in "?" }.joined(separator: ",")))
                 """, arguments: StatementArguments(ids)) {
-                result[row["original_message_id"]] = row["veil_message_id"]
+                result[row["key"]] = row["value"]
             }
             return result
         }
