@@ -117,8 +117,16 @@ public struct MailPipeline: SMTPServerDelegate {
         let started = ContinuousClock.now
         let mailFrom = Self.normalize(envelope.sender)
         var perRecipient: [[Outcome]] = []
+        let message: Message
         do {
-            let message = try Message(parsing: data)
+            message = try Message(parsing: data)
+        } catch {
+            // Bad input gets a permanent, clear answer rather than endless retries.
+            logger.notice("malformed message", metadata: ["queue_id": "\(envelope.id)", "error": "\(error)"])
+            let status = MailStatus.malformedHeader
+            return perRecipientReplies ? envelope.recipients.map { _ in status.reply } : [status.reply]
+        }
+        do {
             for recipient in envelope.recipients {
                 perRecipient.append(try await handle(recipient: Self.normalize(recipient), mailFrom: mailFrom,
                                                      message: message, envelope: envelope))

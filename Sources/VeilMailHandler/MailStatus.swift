@@ -33,6 +33,7 @@ public struct MailStatus: Sendable, Equatable, CustomStringConvertible {
     static let unauthorizedReverseAlias = MailStatus(250, "2.0.0", "E214", "Unauthorized for using reverse alias")
     static let spfFailed = MailStatus(250, "2.0.0", "E201", "")
     static let dmarcHandled = MailStatus(250, "2.0.0", "E215", "Handled dmarc policy")
+    static let malformedHeader = MailStatus(550, "5.6.0", "E523", "Malformed message header")
     static let unexpected = MailStatus(451, "4.3.0", "E404", "Unexpected error - Retry later")
     static let mailboxDomainProblem = MailStatus(451, "4.4.0", "E405", "Mailbox domain problem - Retry later")
     static let retryLater = MailStatus(451, "4.4.0", "E407", "Retry later")

@@ -204,6 +204,14 @@ let newsletter = """
         await harness.stop()
     }
 
+    @Test func aMalformedHeaderIsRefusedPermanently() async throws {
+        let harness = try await MailHarness()
+        let reply = await harness.send(from: "a@b.example", to: ["shop.fox123@veil.test"], "From: a@b.example\r\nno colon on this line\r\n\r\nx\r\n")
+        #expect(reply.head == "550 5.6.0 E523")
+        #expect(try harness.logs().isEmpty)
+        await harness.stop()
+    }
+
     @Test func tooManyRecipientsInToAndCc() async throws {
         let harness = try await MailHarness()
         let many = (1...31).map { "p\($0)@b.example" }.joined(separator: ", ")
