@@ -35,11 +35,16 @@ let package = Package(
             name: "VeilCore",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ],
             resources: [.embedInCode("Resources/words.txt")],
             swiftSettings: strictSettings
         ),
+        // glibc's stub resolver (res_nquery, ns_parserr, dn_expand) behind one C function.
+        .target(name: "CVeilResolv", linkerSettings: [.linkedLibrary("resolv")]),
+        // DNS lookups (MX, TXT, CNAME) for custom-domain verification and `veil doctor`.
+        .target(name: "VeilDNS", dependencies: ["CVeilResolv", "VeilCore"], swiftSettings: strictSettings),
         // The numbered SQL migrations, compiled into the binary.
         .target(
             name: "VeilSchema",
@@ -114,6 +119,7 @@ let package = Package(
             dependencies: [
                 "VeilCore",
                 "VeilStore",
+                "VeilDNS",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -131,6 +137,7 @@ let package = Package(
                 "VeilMail",
                 "VeilMailHandler",
                 "VeilAPI",
+                "VeilDNS",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -143,6 +150,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "VeilCoreTests", dependencies: ["VeilCore"], swiftSettings: strictSettings),
+        .testTarget(name: "VeilDNSTests", dependencies: ["VeilDNS", "VeilCore", "VeilTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "VeilStoreTests", dependencies: ["VeilStore", "VeilCore"], swiftSettings: strictSettings),
         .testTarget(name: "VeilMailTests", dependencies: [
             "VeilMail", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -155,7 +163,7 @@ let package = Package(
         .testTarget(
             name: "VeilAPITests",
             dependencies: [
-                "VeilAPI", "VeilStore", "VeilCore", "VeilSMTP", "VeilTestSupport",
+                "VeilAPI", "VeilStore", "VeilCore", "VeilSMTP", "VeilDNS", "VeilTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VeilCore
 import VeilMail
 import VeilMailHandler
 import VeilStore
