@@ -100,3 +100,22 @@ enum Serialize {
         ]
     }
 }
+
+extension Serialize {
+    /// Custom domain object (§2.4); `mailboxes` already falls back to the default mailbox.
+    static func customDomain(_ view: CustomDomainView, mailboxes: [Mailbox]) -> JSON {
+        let domain = view.domain
+        return [
+            "id": .optional(domain.id),
+            "domain_name": .string(domain.domain),
+            "is_verified": .bool(domain.verified),
+            "nb_alias": .int(Int64(view.aliasCount)),
+            "creation_date": .string(APIDate.string(domain.createdAt)),
+            "creation_timestamp": APIDate.timestamp(domain.createdAt),
+            "catch_all": .bool(domain.catchAll),
+            "name": .optional(domain.name),
+            "random_prefix_generation": .bool(domain.randomPrefixGeneration),
+            "mailboxes": .array(mailboxes.map(mailboxRef)),
+        ]
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import VeilCore
+import VeilDNS
 import VeilStore
 
 /// What the API is configured with.
@@ -15,15 +16,19 @@ public struct APIConfiguration: Sendable {
     public var rateLimitsEnabled: Bool
     /// Free users after trial flagged `cannot_create_contacts` may not add contacts when on.
     public var disableCreateContactsForFree: Bool
+    /// Hosts custom domains point their MX records at, most preferred first.
+    public var mxHosts: [String]
 
     public init(aliasDomains: [String], premiumAliasDomains: Set<String> = [], emailDomain: String,
-                quota: AliasQuota = AliasQuota(), rateLimitsEnabled: Bool = true, disableCreateContactsForFree: Bool = false) {
+                quota: AliasQuota = AliasQuota(), rateLimitsEnabled: Bool = true, disableCreateContactsForFree: Bool = false,
+                mxHosts: [String]? = nil) {
         self.aliasDomains = aliasDomains
         self.premiumAliasDomains = premiumAliasDomains
         self.emailDomain = emailDomain
         self.quota = quota
         self.rateLimitsEnabled = rateLimitsEnabled
         self.disableCreateContactsForFree = disableCreateContactsForFree
+        self.mxHosts = mxHosts ?? [emailDomain]
     }
 }
 
@@ -33,10 +38,12 @@ public struct APIServices: Sendable {
     public let configuration: APIConfiguration
     public let suffixSigner: SuffixSigner
     public let rateLimiter: RateLimiter
+    public let domains: CustomDomainManager
 
-    public init(store: Store, configuration: APIConfiguration) throws {
+    public init(store: Store, configuration: APIConfiguration, resolver: any DNSResolver = SystemResolver()) throws {
         self.store = store
         self.configuration = configuration
+        self.domains = CustomDomainManager(store: store, configuration: configuration, resolver: resolver)
         self.suffixSigner = SuffixSigner(secret: try store.secret(.suffixSigning))
         self.rateLimiter = RateLimiter(enabled: configuration.rateLimitsEnabled)
     }

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 import VeilCore
+import VeilDNS
 import VeilSMTP
 import VeilTestSupport
 @testable import VeilAPI
@@ -20,14 +21,15 @@ struct Harness {
     static let domain = "veil.test"
 
     init(freeLimit: Int = 5, rateLimits: Bool = false, registrationOpen: Bool = true,
-         premiumDomains: Set<String> = [], disableContactsForFree: Bool = false) async throws {
+         premiumDomains: Set<String> = [], disableContactsForFree: Bool = false, dnsResolver: String? = nil) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("veil-api-\(UUID().uuidString)/veil.sqlite").path
         store = try Store(path: path)
         try store.migrate()
         services = try APIServices(store: store, configuration: APIConfiguration(
             aliasDomains: [Self.domain, "premium.test"].filter { premiumDomains.contains($0) || $0 == Self.domain },
             premiumAliasDomains: premiumDomains, emailDomain: Self.domain, quota: AliasQuota(freeLimit: freeLimit),
-            rateLimitsEnabled: rateLimits, disableCreateContactsForFree: disableContactsForFree))
+            rateLimitsEnabled: rateLimits, disableCreateContactsForFree: disableContactsForFree, mxHosts: ["mx.veil.test"]),
+            resolver: try SystemResolver(address: dnsResolver ?? "127.0.0.1:9", timeoutSeconds: 1))
         sink = try await SMTPSink()
         auth = AuthConfiguration(registrationOpen: registrationOpen, trialDays: 7, passwordCost: 4)
     }
@@ -77,6 +79,7 @@ struct Harness {
         return try store.insertCustomDomain(domain)
     }
 
+    @discardableResult
     func alias(_ user: TestUser, _ email: String, mailboxIds: [Int64]? = nil, at date: Date = Date()) throws -> Alias {
         try store.createAlias(userId: user.id, email: email, mailboxIds: mailboxIds ?? [user.mailboxId], now: date)
     }
