@@ -176,6 +176,6 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "VeilCLITests", dependencies: ["veil", "VeilStore", "VeilCore"], swiftSettings: strictSettings),
+        .testTarget(name: "VeilCLITests", dependencies: ["veil", "VeilStore", "VeilCore", "VeilTestSupport"], swiftSettings: strictSettings),
     ]
 )

@@ -25,7 +25,7 @@ public struct DomainRecords: Sendable, Equatable {
             return "\(name) IN TXT \(Self.characterStrings(value))"
         }
 
-        static func characterStrings(_ text: String) -> String {
+        public static func characterStrings(_ text: String) -> String {
             var chunks: [String] = []
             var rest = Substring(text)
             while !rest.isEmpty {

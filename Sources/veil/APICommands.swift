@@ -45,10 +45,8 @@ struct APIRuntime {
         self.port = port
         mailer = RelayMailer(client: try relayOptions.client(heloName: settings.emailDomain, environment: environment))
         let rateLimits = relayOptions.rateLimits(environment)
-        let configuration = APIConfiguration(
-            aliasDomains: settings.aliasDomains, emailDomain: settings.emailDomain,
-            quota: AliasQuota(freeLimit: settings.maxAliasesFree), rateLimitsEnabled: rateLimits)
-        services = try APIServices(store: store, configuration: configuration)
+        services = try APIServices(store: store, configuration: settings.apiConfiguration(rateLimits: rateLimits),
+                                   resolver: try settings.resolver())
         let registrationOpen = !options.closedRegistration && (environment["VEIL_REGISTRATION"] ?? "open").lowercased() != "closed"
         auth = AuthConfiguration(
             registrationOpen: registrationOpen,

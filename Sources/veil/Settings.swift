@@ -1,7 +1,9 @@
 import ArgumentParser
 import Configuration
 import Foundation
+import VeilAPI
 import VeilCore
+import VeilDNS
 
 /// Options every command shares. Each flag has an environment-variable twin (`--alias-domains` ↔
 /// `VEIL_ALIAS_DOMAINS`); a flag wins over the environment, the environment over the default.
@@ -24,6 +26,14 @@ struct GlobalOptions: ParsableArguments {
             help: "Aliases a free account may have. Env: VEIL_MAX_ALIASES_FREE. Default: 5")
     var maxAliasesFree: Int?
 
+    @Option(name: .customLong("mx-hosts"),
+            help: "Comma-separated hosts custom domains point their MX at. Env: VEIL_MX_HOSTS. Default: the email domain")
+    var mxHosts: String?
+
+    @Option(name: .customLong("dns-resolver"),
+            help: "DNS server (IPv4[:port]) for domain checks. Env: VEIL_DNS_RESOLVER. Default: the system's (/etc/resolv.conf)")
+    var dnsResolver: String?
+
     func settings(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Settings {
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
         if let database { values["veil.database"] = .init(.string(database), isSecret: false) }
@@ -31,6 +41,8 @@ struct GlobalOptions: ParsableArguments {
         if let emailDomain { values["veil.emailDomain"] = .init(.string(emailDomain), isSecret: false) }
         if let url { values["veil.url"] = .init(.string(url), isSecret: false) }
         if let maxAliasesFree { values["veil.maxAliasesFree"] = .init(.int(maxAliasesFree), isSecret: false) }
+        if let mxHosts { values["veil.mxHosts"] = .init(.string(mxHosts), isSecret: false) }
+        if let dnsResolver { values["veil.dnsResolver"] = .init(.string(dnsResolver), isSecret: false) }
         let reader = ConfigReader(providers: [
             InMemoryProvider(name: "flags", values: values),
             EnvironmentVariablesProvider(environmentVariables: environment),
@@ -46,6 +58,8 @@ struct Settings: Sendable {
     var emailDomain: String
     var url: String
     var maxAliasesFree: Int
+    var mxHosts: [String]
+    var dnsResolver: String?
 
     init(reader: ConfigReader) throws {
         database = reader.string(forKey: "veil.database", default: "./data/veil.sqlite")
@@ -60,6 +74,17 @@ struct Settings: Sendable {
         url = reader.string(forKey: "veil.url", default: "http://127.0.0.1:8080")
         maxAliasesFree = reader.int(forKey: "veil.maxAliasesFree", default: 5)
         guard maxAliasesFree >= 0 else { throw CLIError("--max-aliases-free must be 0 or more") }
+        mxHosts = reader.string(forKey: "veil.mxHosts", default: emailDomain)
+            .split(separator: ",").map { EmailAddress.sanitize(String($0)).trimmingCharacters(in: ["."]) }.filter { !$0.isEmpty }
+        for host in mxHosts where !EmailAddress.isValidDomain(host) && !host.hasSuffix(".localhost") {
+            throw CLIError("invalid MX host: \(host)")
+        }
+        dnsResolver = reader.string(forKey: "veil.dnsResolver")
+        do {
+            _ = try SystemResolver(address: dnsResolver)
+        } catch {
+            throw CLIError("invalid --dns-resolver: \(error)")
+        }
     }
 }
 
@@ -67,4 +92,20 @@ struct Settings: Sendable {
 struct CLIError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+extension Settings {
+    /// The API configuration these settings describe.
+    func apiConfiguration(rateLimits: Bool = true) -> APIConfiguration {
+        APIConfiguration(aliasDomains: aliasDomains, emailDomain: emailDomain, quota: AliasQuota(freeLimit: maxAliasesFree),
+                         rateLimitsEnabled: rateLimits, mxHosts: mxHosts)
+    }
+
+    func resolver() throws -> SystemResolver {
+        do {
+            return try SystemResolver(address: dnsResolver)
+        } catch {
+            throw CLIError("invalid --dns-resolver: \(error)")
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VeilTestSupport
 
 @Suite struct MailCommandTests {
     @Test func postfixConfigNamesEveryDomainAndTheTwoPorts() throws {
@@ -43,5 +44,46 @@ import Testing
             #expect(result.stderrLines.count == 1, "\(arguments): \(result.stderr)")
             #expect(result.stderr.hasPrefix("veil: "))
         }
+    }
+}
+
+@Suite struct DomainCommandTests {
+    @Test func addVerifyListAgainstALoopbackDNSServer() async throws {
+        let dns = try await DNSTestServer()
+        let database = temporaryDatabasePath()
+        let common = ["--database", database, "--alias-domains", "veil.example", "--mx-hosts", "mx.veil.example",
+                      "--dns-resolver", dns.address]
+        #expect(try VeilProcess.run(["user", "create", "--email", "owner@example.com", "--premium"] + common).status == 0)
+        let added = try VeilProcess.run(["domain", "add", "--user", "owner@example.com", "Owned.Example"] + common)
+        #expect(added.status == 0, "\(added.stderr)")
+        let records = added.stdoutLines.filter { !$0.hasPrefix(";") }
+        #expect(records.count == 5)
+        #expect(records.contains("owned.example. IN MX 10 mx.veil.example."))
+        #expect(records.contains(#"owned.example. IN TXT "v=spf1 include:veil.example ~all""#))
+        #expect(try VeilProcess.run(["domain", "dns", "owned.example"] + common).stdoutLines == records)
+
+        let failed = try VeilProcess.run(["domain", "verify", "owned.example"] + common)
+        #expect(failed.status != 0 && failed.stdoutLines.contains("mx: missing or wrong"))
+        #expect(failed.stderrLines.last?.hasPrefix("veil: owned.example is not verified yet") == true)
+
+        // Publish exactly what `add` printed.
+        func value(_ line: String) -> String {
+            line.components(separatedBy: " IN TXT ").last.map { $0.split(separator: "\"", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map(\.element).joined() } ?? ""
+        }
+        let txt = records.filter { $0.hasPrefix("owned.example. IN TXT") }.map { DNSTestServer.Record.txt(value($0)) }
+        dns.set("owned.example", txt + [.mx(priority: 10, host: "mx.veil.example")])
+        for line in records where line.hasPrefix("veil._domainkey") { dns.set("veil._domainkey.owned.example", [.txt(value(line))]) }
+        for line in records where line.hasPrefix("_dmarc") { dns.set("_dmarc.owned.example", [.txt(value(line))]) }
+        let verified = try VeilProcess.run(["domain", "verify", "owned.example"] + common)
+        #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+        #expect(verified.stdoutLines.filter { $0.contains(": ok") }.count == 5)
+        let listed = try VeilProcess.run(["domain", "list", "--user", "owner@example.com"] + common)
+        #expect(listed.stdoutLines.last == "owned.example\towner@example.com\tyes\tyes\tyes\tyes\tyes\tno")
+
+        let duplicate = try VeilProcess.run(["domain", "add", "--user", "owner@example.com", "owned.example"] + common)
+        #expect(duplicate.status != 0 && duplicate.stderrLines == ["veil: owned.example already used"])
+        let nobody = try VeilProcess.run(["domain", "add", "--user", "nobody@example.com", "x.example"] + common)
+        #expect(nobody.stderrLines == ["veil: no user nobody@example.com"])
+        await dns.shutdown()
     }
 }
