@@ -29,6 +29,7 @@ public enum VeilAPIServer {
         AliasRoutes(services: services).register(on: api)
         MailboxRoutes(services: services, notifier: notifier).register(on: api)
         CustomDomainRoutes(services: services).register(on: api)
+        SettingRoutes(services: services).register(on: api)
         WebPages(services: services, notifier: notifier, passwordCost: auth.passwordCost).register(on: router)
         return router
     }

@@ -18,6 +18,7 @@ extension Store {
 
     /// Inserts an alias with its primary mailbox and any extra ones, refusing addresses that exist
     /// or were ever deleted. Concurrent creations of one address never both succeed (UNIQUE).
+    @discardableResult
     public func createAlias(userId: Int64, email: String, mailboxIds: [Int64], customDomainId: Int64? = nil,
                             name: String? = nil, note: String? = nil, now: Date = Date()) throws -> Alias {
         guard let primary = mailboxIds.first else { throw StoreError.invalid("an alias needs a mailbox") }

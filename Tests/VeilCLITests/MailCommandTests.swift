@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import VeilCore
+import VeilStore
 import VeilTestSupport
 
 @Suite struct MailCommandTests {
@@ -85,5 +87,42 @@ import VeilTestSupport
         let nobody = try VeilProcess.run(["domain", "add", "--user", "nobody@example.com", "x.example"] + common)
         #expect(nobody.stderrLines == ["veil: no user nobody@example.com"])
         await dns.shutdown()
+    }
+}
+
+@Suite struct ImportExportCommandTests {
+    @Test func importWithProgressThenExportGivesTheSameFile() throws {
+        let database = temporaryDatabasePath()
+        let common = ["--database", database, "--alias-domains", "veil.example"]
+        #expect(try VeilProcess.run(["user", "create", "--email", "owner@example.com", "--premium"] + common).status == 0)
+        #expect(try VeilProcess.run(["domain", "add", "--user", "owner@example.com", "mine.example"] + common).status == 0)
+        let store = try Store(path: database)
+        let domainId = try #require(try store.customDomain(named: "mine.example")?.id)
+        let ownerId = try #require(try store.user(email: "owner@example.com")?.id)
+        try store.updateCustomDomain(id: domainId, userId: ownerId) { $0.verified = true }
+
+        var csv = "alias,note,enabled,mailboxes\r\n"
+        for index in 0..<250 {
+            csv += CSV.line(["a\(index)@mine.example", index % 3 == 0 ? "note \(index), \"quoted\"\nline" : "", index % 2 == 0 ? "True" : "False",
+                             "owner@example.com"])
+        }
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("veil-import-\(UUID().uuidString).csv")
+        try Data(csv.utf8).write(to: input)
+        let imported = try VeilProcess.run(["import", "aliases", "--user", "owner@example.com", input.path] + common)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdoutLines.last == "created 250, skipped 0")
+        #expect(imported.stderrLines.first == "imported 100/250" && imported.stderrLines.last == "imported 250/250")
+
+        let output = input.deletingPathExtension().appendingPathExtension("out.csv")
+        let exported = try VeilProcess.run(["export", "aliases", "--user", "owner@example.com", "--output", output.path] + common)
+        #expect(exported.status == 0 && exported.stderrLines == ["exported 250 aliases to \(output.path)"])
+        #expect(try String(contentsOf: output, encoding: .utf8) == csv)
+        let toStdout = try VeilProcess.run(["export", "aliases", "--user", "owner@example.com"] + common)
+        #expect(toStdout.stdout == csv)
+
+        let again = try VeilProcess.run(["import", "aliases", "--user", "owner@example.com", input.path] + common)
+        #expect(again.stdoutLines.last == "created 0, skipped 250" && again.stdoutLines.first == "line 2: a0@mine.example: a0@mine.example already exists")
+        let missing = try VeilProcess.run(["import", "aliases", "--user", "owner@example.com", "/nonexistent.csv"] + common)
+        #expect(missing.status != 0 && missing.stderrLines == ["veil: cannot read /nonexistent.csv"])
     }
 }
