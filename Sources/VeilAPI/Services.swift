@@ -18,6 +18,12 @@ public struct APIConfiguration: Sendable {
     public var disableCreateContactsForFree: Bool
     /// Hosts custom domains point their MX records at, most preferred first.
     public var mxHosts: [String]
+    /// Shared secret of the SMS provider webhook (also Twilio's auth token); nil turns it off.
+    public var smsWebhookSecret: String?
+    /// App Store receipt verification endpoint and shared secrets; nil URL turns payments off.
+    public var appleVerifyURL: URL?
+    public var appleSharedSecret: String?
+    public var appleMacSharedSecret: String?
 
     public init(aliasDomains: [String], premiumAliasDomains: Set<String> = [], emailDomain: String,
                 quota: AliasQuota = AliasQuota(), rateLimitsEnabled: Bool = true, disableCreateContactsForFree: Bool = false,

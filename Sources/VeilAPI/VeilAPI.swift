@@ -30,6 +30,10 @@ public enum VeilAPIServer {
         MailboxRoutes(services: services, notifier: notifier).register(on: api)
         CustomDomainRoutes(services: services).register(on: api)
         SettingRoutes(services: services).register(on: api)
+        let phone = PhoneRoutes(services: services, publicURL: publicURL)
+        phone.register(on: api)
+        phone.registerWebhook(on: router)
+        PaymentRoutes(services: services).register(on: api)
         WebPages(services: services, notifier: notifier, passwordCost: auth.passwordCost).register(on: router)
         return router
     }

@@ -75,3 +75,15 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// A verified App Store subscription: kept, and the user becomes premium.
+    public func recordAppleSubscription(userId: Int64, originalTransactionId: String?, expiresAt: Date, receipt: String, now: Date = Date()) throws {
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO apple_subscriptions (user_id, original_transaction_id, expires_at, receipt, created_at) VALUES (?, ?, ?, ?, ?)
+                """, arguments: [userId, originalTransactionId, expiresAt.unixSeconds, receipt, now.unixSeconds])
+            try db.execute(sql: "UPDATE users SET is_premium = 1 WHERE id = ?", arguments: [userId])
+        }
+    }
+}

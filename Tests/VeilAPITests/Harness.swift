@@ -21,14 +21,17 @@ struct Harness {
     static let domain = "veil.test"
 
     init(freeLimit: Int = 5, rateLimits: Bool = false, registrationOpen: Bool = true,
-         premiumDomains: Set<String> = [], disableContactsForFree: Bool = false, dnsResolver: String? = nil) async throws {
+         premiumDomains: Set<String> = [], disableContactsForFree: Bool = false, dnsResolver: String? = nil,
+         configure: (inout APIConfiguration) -> Void = { _ in }) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("veil-api-\(UUID().uuidString)/veil.sqlite").path
         store = try Store(path: path)
         try store.migrate()
-        services = try APIServices(store: store, configuration: APIConfiguration(
+        var configuration = APIConfiguration(
             aliasDomains: [Self.domain, "premium.test"].filter { premiumDomains.contains($0) || $0 == Self.domain },
             premiumAliasDomains: premiumDomains, emailDomain: Self.domain, quota: AliasQuota(freeLimit: freeLimit),
-            rateLimitsEnabled: rateLimits, disableCreateContactsForFree: disableContactsForFree, mxHosts: ["mx.veil.test"]),
+            rateLimitsEnabled: rateLimits, disableCreateContactsForFree: disableContactsForFree, mxHosts: ["mx.veil.test"])
+        configure(&configuration)
+        services = try APIServices(store: store, configuration: configuration,
             resolver: try SystemResolver(address: dnsResolver ?? "127.0.0.1:9", timeoutSeconds: 1))
         sink = try await SMTPSink()
         auth = AuthConfiguration(registrationOpen: registrationOpen, trialDays: 7, passwordCost: 4)
