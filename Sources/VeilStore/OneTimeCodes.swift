@@ -105,3 +105,71 @@ extension Store {
         }
     }
 }
+
+/// Filters of the admin listing of codes (the shape of `seeds/otp-authentications-list.txt`).
+public struct CodeListFilter: Sendable {
+    public enum Sort: String, Sendable, CaseIterable {
+        case id, status, channel, recipient, createdAt = "created_at", finishedAt = "finished_at"
+    }
+
+    public var from: Date
+    public var to: Date
+    public var ids: [Int64] = []
+    public var status: CodeStatus?
+    public var channel: CodeChannel?
+    public var recipient: String?
+    public var offset = 0
+    public var limit = 10
+    public var sort: Sort = .createdAt
+    public var ascending = true
+
+    public init(from: Date, to: Date) {
+        self.from = from
+        self.to = to
+    }
+}
+
+/// One code in the listing, with its status as of now (a pending code past its lifetime is expired).
+public struct ListedCode: Sendable, Equatable {
+    public var code: StoredCode
+    public var effectiveStatus: CodeStatus
+    public var finishedAt: Date?
+}
+
+extension Store {
+    public func listCodes(_ filter: CodeListFilter, now: Date = Date()) throws -> (codes: [ListedCode], total: Int) {
+        let status = "(CASE WHEN status = 'pending' AND expires_at IS NOT NULL AND expires_at <= \(now.unixSeconds) THEN 'expired' ELSE status END)"
+        let finished = "coalesce(verified_at, CASE WHEN \(status) = 'expired' THEN expires_at END)"
+        var conditions = ["created_at >= ?", "created_at <= ?"]
+        var arguments: [any DatabaseValueConvertible] = [filter.from.unixSeconds, filter.to.unixSeconds]
+        if !filter.ids.isEmpty {
+            conditions.append("id IN (\(filter.ids.map { _ in "?" }.joined(separator: ",")))")
+            arguments += filter.ids.map { $0 as any DatabaseValueConvertible }
+        }
+        if let wanted = filter.status { conditions.append("\(status) = ?"); arguments.append(wanted.rawValue) }
+        if let channel = filter.channel { conditions.append("channel = ?"); arguments.append(channel.rawValue) }
+        if let recipient = filter.recipient { conditions.append("recipient = ?"); arguments.append(recipient) }
+        let whereClause = conditions.joined(separator: " AND ")
+        let order: String
+        switch filter.sort {
+        case .status: order = status
+        case .finishedAt: order = finished
+        default: order = filter.sort.rawValue
+        }
+        let direction = filter.ascending ? "ASC" : "DESC"
+        return try pool.read { db in
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM one_time_codes WHERE \(whereClause)",
+                                         arguments: StatementArguments(arguments)) ?? 0
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT *, \(status) AS effective_status, \(finished) AS finished_at FROM one_time_codes WHERE \(whereClause)
+                ORDER BY \(order) \(direction), id \(direction) LIMIT ? OFFSET ?
+                """, arguments: StatementArguments(arguments + [filter.limit, filter.offset]))
+            let codes = try rows.map { row in
+                ListedCode(code: try StoredCode(row: row),
+                           effectiveStatus: CodeStatus(rawValue: row["effective_status"]) ?? .pending,
+                           finishedAt: (row["finished_at"] as Int64?).map { Date(timeIntervalSince1970: TimeInterval($0)) })
+            }
+            return (codes, total)
+        }
+    }
+}

@@ -45,8 +45,15 @@ struct APIRuntime {
         self.port = port
         mailer = RelayMailer(client: try relayOptions.client(heloName: settings.emailDomain, environment: environment))
         let rateLimits = relayOptions.rateLimits(environment)
-        services = try APIServices(store: store, configuration: settings.apiConfiguration(rateLimits: rateLimits),
-                                   resolver: try settings.resolver())
+        var configuration = settings.apiConfiguration(rateLimits: rateLimits)
+        configuration.smsWebhookSecret = environment["VEIL_SMS_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
+        if let text = environment["VEIL_APPLE_VERIFY_URL"], !text.isEmpty {
+            guard let url = URL(string: text), url.scheme == "https" || url.scheme == "http" else { throw CLIError("invalid VEIL_APPLE_VERIFY_URL: \(text)") }
+            configuration.appleVerifyURL = url
+        }
+        configuration.appleSharedSecret = environment["VEIL_APPLE_SHARED_SECRET"]
+        configuration.appleMacSharedSecret = environment["VEIL_APPLE_MAC_SHARED_SECRET"]
+        services = try APIServices(store: store, configuration: configuration, resolver: try settings.resolver())
         let registrationOpen = !options.closedRegistration && (environment["VEIL_REGISTRATION"] ?? "open").lowercased() != "closed"
         auth = AuthConfiguration(
             registrationOpen: registrationOpen,
@@ -57,6 +64,28 @@ struct APIRuntime {
     func application(logger: Logger) -> some ApplicationProtocol {
         VeilAPIServer.application(services: services, auth: auth, mailer: mailer, publicURL: settings.url,
                                   host: host, port: port, logger: logger)
+    }
+
+    /// The HTTP server and the webhook deliverer.
+    func lifecycleServices(logger: Logger) -> [any Service] {
+        [application(logger: logger), WebhookService(deliverer: WebhookDeliverer(store: store, logger: logger), logger: logger)]
+    }
+}
+
+/// Makes due `otp_received` calls every 5 seconds until shutdown.
+struct WebhookService: Service {
+    let deliverer: WebhookDeliverer
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await deliverer.runOnce()
+            } catch {
+                logger.error("webhook run failed", metadata: ["error": "\(error)"])
+            }
+            _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(5)) }
+        }
     }
 }
 
@@ -79,7 +108,7 @@ struct API: AsyncParsableCommand {
         let runtime = try APIRuntime(global: global, options: options, relay: relay)
         let logger = makeLogger("veil.api")
         let group = ServiceGroup(configuration: .init(
-            services: [runtime.application(logger: logger)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: runtime.lifecycleServices(logger: logger), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
@@ -114,7 +143,7 @@ struct Serve: AsyncParsableCommand {
         logger.info("veil serving", metadata: ["api": "http://\(runtime.host):\(runtime.port)",
                                                "smtp": "\(mail.host):\(mail.port)", "database": "\(runtime.settings.database)"])
         let group = ServiceGroup(configuration: .init(
-            services: [runtime.application(logger: logger)] + mail.services(logger: makeLogger("veil.smtpd")),
+            services: runtime.lifecycleServices(logger: logger) + mail.services(logger: makeLogger("veil.smtpd")),
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

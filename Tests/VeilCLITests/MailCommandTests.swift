@@ -126,3 +126,56 @@ import VeilTestSupport
         #expect(missing.status != 0 && missing.stderrLines == ["veil: cannot read /nonexistent.csv"])
     }
 }
+
+@Suite struct PhoneAndCodeCommandTests {
+    @Test func addNumberReserveAndList() throws {
+        let database = temporaryDatabasePath()
+        let common = ["--database", database]
+        #expect(try VeilProcess.run(["user", "create", "--email", "owner@example.com"] + common).status == 0)
+        let added = try VeilProcess.run(["phone", "add-number", "+15550001111", "--country", "United States"] + common)
+        #expect(added.status == 0 && added.stdoutLines.first?.hasPrefix("number +15550001111 added") == true, "\(added.stderr)")
+        #expect(try VeilProcess.run(["phone", "add-number", "5550001111", "--country", "US"] + common).stderrLines
+            == ["veil: 5550001111 is not an E.164 number (+ and 7 to 15 digits)"])
+        #expect(try VeilProcess.run(["phone", "add-number", "+15550001111", "--country", "US"] + common).stderrLines
+            == ["veil: number +15550001111 already exists"])
+        let reserved = try VeilProcess.run(["phone", "reserve", "--user", "owner@example.com", "+15550001111", "--minutes", "30"] + common)
+        #expect(reserved.status == 0 && reserved.stdoutLines.first?.hasPrefix("reservation 1: +15550001111 for owner@example.com until ") == true)
+        let overlapping = try VeilProcess.run(["phone", "reserve", "--user", "owner@example.com", "+15550001111"] + common)
+        #expect(overlapping.stderrLines == ["veil: +15550001111 is already reserved in that period"])
+        #expect(try VeilProcess.run(["phone", "numbers"] + common).stdoutLines.last == "1\t+15550001111\tUnited States\tgeneric\tyes")
+    }
+
+    @Test func codesListFiltersSortsAndPages() throws {
+        let database = temporaryDatabasePath()
+        let store = try Store(path: database)
+        try store.migrate()
+        try store.ensureSecrets()
+        let policy = CodePolicy.passwordReset
+        let base = Date(timeIntervalSince1970: 1_700_000_000)
+        for index in 0..<15 {
+            _ = try store.issueCode(purpose: .phoneVerification, policy: policy, userId: nil, channel: .sms,
+                                    recipient: "+1555000\(1000 + index)", now: base.addingTimeInterval(TimeInterval(index * 60)))
+        }
+        let common = ["--database", database, "--from", "2023-11-14T00:00:00Z", "--to", "2023-11-15T00:00:00Z"]
+        let listed = try VeilProcess.run(["codes", "list", "--limit", "10", "--way", "desc"] + common)
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any])
+        let data = try #require(json["data"] as? [String: Any])
+        let list = try #require(data["list"] as? [[String: Any]])
+        #expect(data["total"] as? Int == 15 && list.count == 10)
+        #expect(list.first?["recipient"] as? String == "+15550001014" && list.first?["status"] as? String == "expired")
+        #expect(list.first?["channel"] as? String == "sms" && list.first?["created_at"] as? String == "2023-11-14 22:27:20")
+        // Each new code for the same purpose and user cancels the pending one before it.
+        let page = try VeilProcess.run(["codes", "list", "--offset", "10", "--status", "canceled", "--channel", "sms"] + common)
+        let pageData = (try JSONSerialization.jsonObject(with: Data(page.stdout.utf8)) as? [String: Any])?["data"] as? [String: Any]
+        #expect(pageData?["total"] as? Int == 14 && (pageData?["list"] as? [Any])?.count == 4)
+        let none = try VeilProcess.run(["codes", "list", "--status", "verified"] + common)
+        #expect(none.stdout.contains("\"total\" : 0"))
+        for (arguments, message) in [(["--limit", "5"], "veil: --limit must be between 10 and 500"),
+                                     (["--status", "done"], "veil: --status must be one of pending, verified, expired, failed, canceled"),
+                                     (["--ids", "1,2,3,4"], "veil: --ids takes up to 3 comma-separated ids"),
+                                     (["--sort", "price"], "veil: --sort must be one of id, status, channel, recipient, created_at, finished_at")] {
+            #expect(try VeilProcess.run(["codes", "list"] + arguments + common).stderrLines == [message])
+        }
+    }
+}
