@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import VeilCore
 import VeilStore
 
@@ -19,6 +20,9 @@ public enum VeilAPIServer {
             allowMethods: [.get, .post, .put, .patch, .delete, .options],
             maxAge: .seconds(86_400)))
         router.get("health") { _, _ in Response.json(["status": "ok"]) }
+        router.get("api/openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_yaml)))
+        }
 
         AuthRoutes(services: services, configuration: auth, notifier: notifier).register(on: router.group("api/auth"))
         let api = router.group("api").add(middleware: Authenticator(store: services.store))

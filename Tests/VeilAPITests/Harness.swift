@@ -118,6 +118,11 @@ struct Client {
                                                  body: json.map { ByteBuffer(string: $0) })
         let text = String(buffer: response.body)
         let parsed = (try? JSON.parse(Array(text.utf8))) ?? .null
+        // Every response an API test sees must match openapi.yaml.
+        for problem in OpenAPIDocument.shared.problems(method: method.rawValue, path: uri, status: response.status.code,
+                                                       contentType: response.headers[.contentType], body: text) {
+            Issue.record(Comment(rawValue: "openapi.yaml: \(problem)"))
+        }
         return Reply(status: response.status, headers: response.headers, text: text, json: parsed)
     }
 
