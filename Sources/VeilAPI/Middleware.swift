@@ -64,3 +64,20 @@ extension HTTPField.Name {
     /// SimpleLogin's API key header (not `Authorization`).
     static var authentication: HTTPField.Name { HTTPField.Name("Authentication")! }
 }
+
+/// Behind the reverse proxy on the same machine every peer is loopback: then the client is the
+/// last address the proxy appended to `X-Forwarded-For` (earlier entries come from the client and
+/// could be forged). Per-IP rate limits key on it.
+struct ClientAddressMiddleware: RouterMiddleware {
+    typealias Context = APIContext
+
+    func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
+        guard let peer = context.remoteAddress, peer.hasPrefix("127.") || peer == "::1",
+              let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!],
+              let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty, last.count <= 45
+        else { return try await next(request, context) }
+        var context = context
+        context.remoteAddress = last
+        return try await next(request, context)
+    }
+}

@@ -14,6 +14,7 @@ public enum VeilAPIServer {
                                      emailDomain: services.configuration.emailDomain)
         let router = Router(context: APIContext.self)
         router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: ClientAddressMiddleware())
         router.add(middleware: CORSMiddleware(
             allowOrigin: .all,
             allowHeaders: [.authentication, .contentType],

@@ -86,6 +86,12 @@ public final class SMTPClient: Sendable {
         }
     }
 
+    /// Connects, reads the greeting, says EHLO and QUITs: whether the relay is there and talks SMTP.
+    public func probe() async throws {
+        let connection = try await open()
+        connection.quit()
+    }
+
     /// Closes the idle connections.
     public func shutdown() {
         let connections = idle.withLockedValue { idle in

@@ -103,12 +103,14 @@ struct API: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var options: APIOptions
     @OptionGroup var relay: RelayOptions
+    @OptionGroup var retention: RetentionOptions
 
     func run() async throws {
         let runtime = try APIRuntime(global: global, options: options, relay: relay)
         let logger = makeLogger("veil.api")
+        let pruning = RetentionService(store: runtime.store, policy: try retention.policy(), logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: runtime.lifecycleServices(logger: logger), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: runtime.lifecycleServices(logger: logger) + [pruning], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
@@ -121,6 +123,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: APIOptions
     @OptionGroup var relay: RelayOptions
     @OptionGroup var smtp: SMTPOptions
+    @OptionGroup var retention: RetentionOptions
     @Option(name: .customLong("admin-email"), help: "Create this user (premium) on first start and print its API key once. Env: VEIL_ADMIN_EMAIL")
     var adminEmail: String?
 
@@ -128,6 +131,7 @@ struct Serve: AsyncParsableCommand {
         let runtime = try APIRuntime(global: global, options: options, relay: relay)
         let mail = try SMTPRuntime(settings: runtime.settings, store: runtime.store, options: smtp, relay: relay)
         let logger = makeLogger("veil")
+        let pruning = RetentionService(store: runtime.store, policy: try retention.policy(), logger: logger)
         if let raw = adminEmail ?? ProcessInfo.processInfo.environment["VEIL_ADMIN_EMAIL"] {
             let email = EmailAddress.sanitize(raw)
             guard EmailAddress.isValid(email) else { throw CLIError("invalid admin email: \(raw)") }
@@ -143,7 +147,7 @@ struct Serve: AsyncParsableCommand {
         logger.info("veil serving", metadata: ["api": "http://\(runtime.host):\(runtime.port)",
                                                "smtp": "\(mail.host):\(mail.port)", "database": "\(runtime.settings.database)"])
         let group = ServiceGroup(configuration: .init(
-            services: runtime.lifecycleServices(logger: logger) + mail.services(logger: makeLogger("veil.smtpd")),
+            services: runtime.lifecycleServices(logger: logger) + mail.services(logger: makeLogger("veil.smtpd")) + [pruning],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

@@ -39,7 +39,7 @@ struct Veil: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "veil",
         abstract: "Veil: a self-hostable e-mail alias service (SimpleLogin-compatible API, SMTP daemon).",
-        subcommands: [Serve.self, API.self, Smtpd.self, Migrate.self, UserCommand.self, DomainCommand.self, ImportCommand.self, ExportCommand.self, PhoneCommand.self, CodesCommand.self, PostfixConfig.self]
+        subcommands: [Serve.self, API.self, Smtpd.self, Migrate.self, UserCommand.self, DomainCommand.self, ImportCommand.self, ExportCommand.self, PhoneCommand.self, CodesCommand.self, Backup.self, Restore.self, Prune.self, Doctor.self, PostfixConfig.self]
     )
 }
 

@@ -44,6 +44,18 @@ struct VeilProcess {
     }
 }
 
+extension VeilProcess {
+    /// `run` on a Dispatch thread: a test that serves something on Swift tasks (the SMTP sink)
+    /// must not block a thread of the small cooperative pool while the child talks to it.
+    static func runDetached(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Swift.Result { try run(arguments, environment: environment) })
+            }
+        }
+    }
+}
+
 func temporaryDatabasePath() -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("veil-cli-\(UUID().uuidString)/veil.sqlite").path
 }
