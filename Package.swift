@@ -180,6 +180,6 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "VeilCLITests", dependencies: ["veil", "VeilStore", "VeilCore", "VeilTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "VeilCLITests", dependencies: ["veil", "VeilStore", "VeilCore", "VeilSMTP", "VeilTestSupport"], swiftSettings: strictSettings),
     ]
 )

@@ -1,0 +1,87 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+import VeilSMTP
+import VeilTestSupport
+
+/// The production shape: `veil api` and `veil smtpd` as two processes over one database file,
+/// started with the commands of deploy/systemd/ (migrate first, then the daemon).
+@Suite struct TwoProcessTests {
+    func start(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = VeilProcess.binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VEIL_") }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    func call(_ method: String, _ url: String, key: String) async throws -> (Int, String) {
+        var request = URLRequest(url: try #require(URL(string: url)))
+        request.httpMethod = method
+        request.setValue(key, forHTTPHeaderField: "Authentication")
+        for _ in 0..<100 {
+            if let (data, response) = try? await URLSession.shared.data(for: request) {
+                return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return (0, "")
+    }
+
+    @Test func apiAndSmtpdShareOneDatabase() async throws {
+        let database = temporaryDatabasePath()
+        let sink = try await SMTPSink()
+        let ports = ServeTests()
+        let apiPort = try ports.freePort(), smtpPort = try ports.freePort()
+        let common = ["--database", database, "--alias-domains", "veil.localhost", "--relay", "127.0.0.1:\(sink.port)"]
+        #expect(try await VeilProcess.runDetached(["migrate", "--database", database]).status == 0)
+        let created = try await VeilProcess.runDetached(["user", "create", "--email", "owner@example.com", "--premium", "--database", database])
+        let key = try #require(created.stdoutLines.first)
+
+        let api = try start(["api", "--port", String(apiPort)] + common)
+        let smtpd = try start(["smtpd", "--smtp-port", String(smtpPort)] + common)
+        defer { for process in [api, smtpd] where process.isRunning { process.terminate() } }
+
+        let (status, body) = try await call("POST", "http://127.0.0.1:\(apiPort)/api/alias/random/new", key: key)
+        #expect(status == 201)
+        let alias = try #require(body.range(of: #""alias": "([^"]+)""#, options: .regularExpression).map { String(body[$0]).split(separator: "\"")[2] })
+        let aliasId = try #require(body.range(of: #""id": [0-9]+"#, options: .regularExpression).map { String(body[$0].dropFirst(6)) })
+
+        // The mail daemon, another process, knows the alias the API just created.
+        var reply: SMTPReply?
+        let client = SMTPClient(host: "127.0.0.1", port: smtpPort)
+        for _ in 0..<100 where reply == nil {
+            reply = try? await client.send(from: "sender@example.net", to: [String(alias)], message: Array("""
+                From: Sender <sender@example.net>\r
+                To: \(alias)\r
+                Subject: two processes\r
+                Message-ID: <two-processes@example.net>\r
+                \r
+                Hello\r
+
+                """.utf8))
+            if reply == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        client.shutdown()
+        #expect(reply?.code == 250)
+        let forwarded = try await sink.waitForMessages(1)
+        #expect(forwarded.first?.recipients == ["owner@example.com"])
+        #expect(forwarded.first?.data.contains("Subject: two processes") == true)
+
+        // And the API, reading the same file, shows the forward.
+        let (activityStatus, activities) = try await call("GET", "http://127.0.0.1:\(apiPort)/api/aliases/\(aliasId)/activities?page_id=0", key: key)
+        #expect(activityStatus == 200 && activities.contains(#""action": "forward""#) && activities.contains("sender@example.net"))
+
+        for process in [api, smtpd] {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+        }
+        await sink.shutdown()
+    }
+}
