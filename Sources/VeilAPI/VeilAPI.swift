@@ -9,18 +9,27 @@ import VeilStore
 /// Builds the HTTP application: SimpleLogin-compatible routes under `/api`, the two web pages the
 /// e-mails link to, CORS for browser extensions, JSON errors everywhere.
 public enum VeilAPIServer {
-    public static func router(services: APIServices, auth: AuthConfiguration, mailer: any Mailer, publicURL: String) -> Router<APIContext> {
+    /// `metrics`: the Prometheus text of the process, served at `/metrics` when given.
+    public static func router(services: APIServices, auth: AuthConfiguration, mailer: any Mailer, publicURL: String,
+                              metrics: (@Sendable () -> [UInt8])? = nil) -> Router<APIContext> {
         let notifier = AccountMailer(store: services.store, mailer: mailer, publicURL: publicURL,
                                      emailDomain: services.configuration.emailDomain)
         let router = Router(context: APIContext.self)
         router.add(middleware: JSONErrorMiddleware())
         router.add(middleware: ClientAddressMiddleware())
+        // Requests by route and status, and their latency (hb_requests, http_server_request_duration).
+        router.add(middleware: MetricsMiddleware())
         router.add(middleware: CORSMiddleware(
             allowOrigin: .all,
             allowHeaders: [.authentication, .contentType],
             allowMethods: [.get, .post, .put, .patch, .delete, .options],
             maxAge: .seconds(86_400)))
         router.get("health") { _, _ in Response.json(["status": "ok"]) }
+        if let metrics {
+            router.get("metrics") { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics())))
+            }
+        }
         router.get("api/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_yaml)))
         }
@@ -44,9 +53,10 @@ public enum VeilAPIServer {
     }
 
     public static func application(services: APIServices, auth: AuthConfiguration, mailer: any Mailer, publicURL: String,
-                                   host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
+                                   host: String, port: Int, logger: Logger,
+                                   metrics: (@Sendable () -> [UInt8])? = nil) -> some ApplicationProtocol {
         Application(
-            router: router(services: services, auth: auth, mailer: mailer, publicURL: publicURL),
+            router: router(services: services, auth: auth, mailer: mailer, publicURL: publicURL, metrics: metrics),
             configuration: .init(address: .hostname(host, port: port), serverName: "veil"),
             logger: logger)
     }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import VeilCore
@@ -113,8 +114,12 @@ public struct MailPipeline: SMTPServerDelegate {
         var error: String
     }
 
+    static let relayTimer = Timer(label: "veil_relay_duration_seconds")
+    static let receivedCounter = Counter(label: "veil_messages_received_total")
+
     public func deliver(_ envelope: SMTPEnvelope, message data: [UInt8]) async -> [SMTPReply] {
         let started = ContinuousClock.now
+        Self.receivedCounter.increment()
         let mailFrom = Self.normalize(envelope.sender)
         var perRecipient: [[Outcome]] = []
         let message: Message
@@ -178,21 +183,38 @@ public struct MailPipeline: SMTPServerDelegate {
         return outcomes.first?.status ?? .unexpected
     }
 
+    /// Counts each recipient's outcome in `veil_messages_total{outcome=...}`.
     func handle(recipient: String, mailFrom: String, message: Message, envelope: SMTPEnvelope) async throws -> [Outcome] {
+        let (kind, outcomes) = try await handleClassified(recipient: recipient, mailFrom: mailFrom, message: message, envelope: envelope)
+        let label: String
+        if outcomes.contains(where: \.delivered) {
+            label = kind
+        } else if outcomes.contains(where: { $0.pending != nil || $0.status.code / 100 == 4 }) {
+            label = "deferred"
+        } else if outcomes.contains(where: { $0.status.isSuccess }) {
+            label = kind == "bounced" ? "bounced" : "blocked"
+        } else {
+            label = "rejected"
+        }
+        Counter(label: "veil_messages_total", dimensions: [("outcome", label)]).increment()
+        return outcomes
+    }
+
+    func handleClassified(recipient: String, mailFrom: String, message: Message, envelope: SMTPEnvelope) async throws -> (String, [Outcome]) {
         switch try await classify(recipient) {
         case .failure(let status):
-            return [.done(status)]
+            return ("rejected", [.done(status)])
         case .success(.noreply):
-            return [.done(.delivered, delivered: true)]
+            return ("noreply", [.done(.delivered, delivered: true)])
         case .success(.alias(let alias)):
-            return try await forward(message, to: alias, mailFrom: mailFrom, envelope: envelope)
+            return ("forwarded", try await forward(message, to: alias, mailFrom: mailFrom, envelope: envelope))
         case .success(.reverseAlias(let contact)):
-            return [try await reply(message, through: contact, mailFrom: mailFrom, envelope: envelope)]
+            return ("replied", [try await reply(message, through: contact, mailFrom: mailFrom, envelope: envelope)])
         case .success(.verp(let address)):
-            return try await handleVERP(message, address: address, mailFrom: mailFrom, envelope: envelope)
+            return ("bounced", try await handleVERP(message, address: address, mailFrom: mailFrom, envelope: envelope))
         case .success(.catchAll(let domain)):
-            guard let alias = try await createCatchAllAlias(recipient, on: domain) else { return [.done(.unknownAlias)] }
-            return try await forward(message, to: alias, mailFrom: mailFrom, envelope: envelope)
+            guard let alias = try await createCatchAllAlias(recipient, on: domain) else { return ("rejected", [.done(.unknownAlias)]) }
+            return ("forwarded", try await forward(message, to: alias, mailFrom: mailFrom, envelope: envelope))
         }
     }
 
@@ -234,7 +256,10 @@ public struct MailPipeline: SMTPServerDelegate {
             return .done(.unexpected)
         }
         do {
+            let started = ContinuousClock.now
             try await relay.send(from: sender, to: [recipient], message: bytes)
+            let elapsed = (ContinuousClock.now - started).components
+            Self.relayTimer.recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
             return .done(success, delivered: true)
         } catch {
             if error.isTransient {

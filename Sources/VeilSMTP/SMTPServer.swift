@@ -1,3 +1,4 @@
+import CoreMetrics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -5,17 +6,29 @@ import NIOPosix
 /// Counts open sessions (for `maxConnections`) and knows their channels (for shutdown).
 final class SMTPSessionRegistry: Sendable {
     private let state = NIOLockedValueBox<(open: Int, channels: [ObjectIdentifier: any Channel])>((0, [:]))
+    /// Shared by every listener of the process: `veil_smtp_sessions_open`.
+    static let openGauge = Gauge(label: "veil_smtp_sessions_open")
+    static let sessionsCounter = Counter(label: "veil_smtp_sessions_total")
+    static let inProcess = NIOLockedValueBox(0)
 
     /// Takes a slot; false when `limit` sessions are already open.
     func open(limit: Int) -> Bool {
-        state.withLockedValue { state in
-            guard state.open < limit else { return false }
+        let open = state.withLockedValue { state -> Int? in
+            guard state.open < limit else { return nil }
             state.open += 1
-            return true
+            return state.open
         }
+        guard let open else { return false }
+        Self.openGauge.record(open)
+        Self.inProcess.withLockedValue { $0 += 1 }
+        Self.sessionsCounter.increment()
+        return true
     }
 
-    func close() { state.withLockedValue { $0.open -= 1 } }
+    func close() {
+        Self.openGauge.record(state.withLockedValue { $0.open -= 1; return $0.open })
+        Self.inProcess.withLockedValue { $0 -= 1 }
+    }
 
     var openCount: Int { state.withLockedValue { $0.open } }
 
@@ -65,6 +78,9 @@ public final class SMTPServer: Sendable {
 
     /// Sessions open right now.
     public var openSessions: Int { sessions.openCount }
+
+    /// Sessions open on every listener of this process.
+    public static var openSessionsInProcess: Int { SMTPSessionRegistry.inProcess.withLockedValue { $0 } }
 
     /// Returns when the listener has closed.
     public func waitUntilClosed() async {

@@ -1,4 +1,5 @@
 import Foundation
+import CoreMetrics
 import GRDB
 import Synchronization
 import VeilSchema
@@ -18,12 +19,23 @@ public final class Store: Sendable {
 
     let pool: DatabasePool
     public let path: String
+    static let busyRetries = Counter(label: "veil_db_busy_retries_total")
 
     /// Opens (creating when missing) the database at `path`. Does not migrate: call `migrate()`.
     public init(path: String, busyTimeout: TimeInterval = 10) throws {
         self.path = path
         var configuration = Configuration()
-        configuration.busyMode = .timeout(busyTimeout)
+        // SQLite's own timeout handler, plus a count of the waits for `veil_db_busy_retries_total`.
+        let retries = Self.busyRetries
+        configuration.busyMode = .callback { tries in
+            retries.increment()
+            // 1, 2, 4 … 32 ms between tries, as sqlite3_busy_timeout does, until the timeout is spent.
+            let delay = min(32, 1 << min(tries, 5))
+            let spent = tries >= 5 ? 31 + (tries - 5) * 32 : (1 << tries) - 1
+            guard Double(spent + delay) / 1000 <= busyTimeout else { return false }
+            usleep(useconds_t(delay * 1000))
+            return true
+        }
         configuration.foreignKeysEnabled = true
         configuration.label = "veil"
         configuration.prepareDatabase { db in

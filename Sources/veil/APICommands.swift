@@ -63,7 +63,7 @@ struct APIRuntime {
 
     func application(logger: Logger) -> some ApplicationProtocol {
         VeilAPIServer.application(services: services, auth: auth, mailer: mailer, publicURL: settings.url,
-                                  host: host, port: port, logger: logger)
+                                  host: host, port: port, logger: logger, metrics: VeilMetrics.text)
     }
 
     /// The HTTP server and the webhook deliverer.

@@ -165,14 +165,25 @@ struct Smtpd: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var relay: RelayOptions
     @OptionGroup var options: SMTPOptions
+    @Option(name: .customLong("health-port"),
+            help: "Port of the health listener (GET /health, GET /metrics) on the SMTP address; 0 turns it off. Env: VEIL_SMTP_HEALTH_PORT. Default: 20382")
+    var healthPort: Int?
 
     func run() async throws {
         let settings = try global.settings()
         let store = try openStore(settings)
         let runtime = try SMTPRuntime(settings: settings, store: store, options: options, relay: relay)
         let logger = makeLogger("veil.smtpd")
+        let text = healthPort.map(String.init) ?? ProcessInfo.processInfo.environment["VEIL_SMTP_HEALTH_PORT"] ?? "20382"
+        guard let port = Int(text), (0...65_535).contains(port) else { throw CLIError("invalid health port: \(text)") }
+        var services = runtime.services(logger: logger)
+        if port != 0 {
+            var quiet = makeLogger("veil.health")
+            quiet.logLevel = .warning
+            services.append(HealthListener.application(host: runtime.host, port: port, logger: quiet))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: runtime.services(logger: logger), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

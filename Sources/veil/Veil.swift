@@ -1,10 +1,13 @@
 import ArgumentParser
 import Foundation
+import Logging
 import VeilStore
 
 @main
 struct VeilMain {
     static func main() async {
+        LineLogHandler.bootstrap()
+        VeilMetrics.bootstrap()
         do {
             var command = try Veil.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -10,7 +10,8 @@ import VeilTestSupport
     /// Every route the router serves is in the document, and every operation of the document is served.
     @Test func routerAndDocumentListTheSameOperations() async throws {
         let harness = try await Harness()
-        let router = VeilAPIServer.router(services: harness.services, auth: harness.auth, mailer: NoMailer(), publicURL: "https://veil.test")
+        let router = VeilAPIServer.router(services: harness.services, auth: harness.auth, mailer: NoMailer(), publicURL: "https://veil.test",
+                                          metrics: { Array("# metrics\n".utf8) })
         let served = Set(router.routes.map { route in
             "\(route.method.rawValue) /" + route.path.description.split(separator: "/").map { part in
                 part.hasPrefix(":") ? "{\(part.dropFirst())}" : String(part)

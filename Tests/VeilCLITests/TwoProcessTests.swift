@@ -9,13 +9,18 @@ import VeilTestSupport
 /// The production shape: `veil api` and `veil smtpd` as two processes over one database file,
 /// started with the commands of deploy/systemd/ (migrate first, then the daemon).
 @Suite struct TwoProcessTests {
-    func start(_ arguments: [String]) throws -> Process {
+    func start(_ arguments: [String], environment: [String: String] = [:], log: URL? = nil) throws -> Process {
         let process = Process()
         process.executableURL = VeilProcess.binary
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VEIL_") }
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VEIL_") }.merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        if let log {
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: log)
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         return process
     }
@@ -37,14 +42,15 @@ import VeilTestSupport
         let database = temporaryDatabasePath()
         let sink = try await SMTPSink()
         let ports = ServeTests()
-        let apiPort = try ports.freePort(), smtpPort = try ports.freePort()
+        let apiPort = try ports.freePort(), smtpPort = try ports.freePort(), healthPort = try ports.freePort()
         let common = ["--database", database, "--alias-domains", "veil.localhost", "--relay", "127.0.0.1:\(sink.port)"]
         #expect(try await VeilProcess.runDetached(["migrate", "--database", database]).status == 0)
         let created = try await VeilProcess.runDetached(["user", "create", "--email", "owner@example.com", "--premium", "--database", database])
         let key = try #require(created.stdoutLines.first)
 
-        let api = try start(["api", "--port", String(apiPort)] + common)
-        let smtpd = try start(["smtpd", "--smtp-port", String(smtpPort)] + common)
+        let apiLog = URL(fileURLWithPath: database + ".api.log")
+        let api = try start(["api", "--port", String(apiPort)] + common, environment: ["VEIL_LOG_FORMAT": "json"], log: apiLog)
+        let smtpd = try start(["smtpd", "--smtp-port", String(smtpPort), "--health-port", String(healthPort)] + common)
         defer { for process in [api, smtpd] where process.isRunning { process.terminate() } }
 
         let (status, body) = try await call("POST", "http://127.0.0.1:\(apiPort)/api/alias/random/new", key: key)
@@ -77,11 +83,28 @@ import VeilTestSupport
         let (activityStatus, activities) = try await call("GET", "http://127.0.0.1:\(apiPort)/api/aliases/\(aliasId)/activities?page_id=0", key: key)
         #expect(activityStatus == 200 && activities.contains(#""action": "forward""#) && activities.contains("sender@example.net"))
 
+        // Health and metrics of both processes.
+        let (healthStatus, health) = try await call("GET", "http://127.0.0.1:\(healthPort)/health", key: "")
+        #expect(healthStatus == 200 && health.hasPrefix(#"{"status": "ok", "smtp_sessions_open": "#))
+        let (_, mailMetrics) = try await call("GET", "http://127.0.0.1:\(healthPort)/metrics", key: "")
+        #expect(mailMetrics.contains(#"veil_messages_total{outcome="forwarded"} 1"#), "\(mailMetrics)")
+        #expect(mailMetrics.contains("veil_messages_received_total 1"))
+        #expect(mailMetrics.contains("veil_relay_duration_seconds_bucket"))
+        #expect(mailMetrics.contains("veil_smtp_sessions_total"))
+        let (_, apiMetrics) = try await call("GET", "http://127.0.0.1:\(apiPort)/metrics", key: "")
+        #expect(apiMetrics.contains("hb_requests{") && apiMetrics.contains(#"http_route="/api/alias/random/new""#), "\(apiMetrics)")
+        #expect(apiMetrics.contains("http_server_request_duration_bucket"))
+
         for process in [api, smtpd] {
             kill(process.processIdentifier, SIGTERM)
             process.waitUntilExit()
             #expect(process.terminationStatus == 0)
         }
+        // One JSON object per line, a line per request, and never the API key.
+        let lines = try String(contentsOf: apiLog, encoding: .utf8).split(separator: "\n")
+        #expect(lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) is [String: Any] })
+        #expect(lines.contains { $0.contains(#""msg":"http request""#) && $0.contains(#""path":"/api/alias/random/new""#) && $0.contains(#""status":"201""#) })
+        #expect(!lines.contains { $0.contains(key) })
         await sink.shutdown()
     }
 }
