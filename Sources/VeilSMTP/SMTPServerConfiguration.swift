@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 
@@ -22,13 +23,13 @@ public struct SMTPServerConfiguration: Sendable {
     public var maxConnections: Int
     /// Error replies a session may cause before it is closed with `421 4.7.0`.
     public var maxErrors: Int
-    /// Offered as `STARTTLS` when set.
-    public var tls: NIOSSLContext?
+    /// Offered as `STARTTLS` when set; replaceable while the server runs (SIGHUP after a renewal).
+    public var tls: TLSCredentials?
 
     public init(hostname: String = "localhost", lmtp: Bool = false, maxMessageSize: Int = 41_943_040,
                 maxRecipients: Int = 100, maxCommandLength: Int = 2048, commandTimeout: TimeAmount = .minutes(5),
                 dataTimeout: TimeAmount = .minutes(3), maxConnections: Int = 100, maxErrors: Int = 10,
-                tls: NIOSSLContext? = nil) {
+                tls: TLSCredentials? = nil) {
         self.hostname = hostname
         self.lmtp = lmtp
         self.maxMessageSize = maxMessageSize
@@ -74,4 +75,15 @@ public protocol SMTPServerDelegate: Sendable {
     /// The message has arrived (dot-unstuffed, CRLF line ends). Return one reply for the whole
     /// transaction in SMTP mode, or one per recipient, in order, in LMTP mode.
     func deliver(_ envelope: SMTPEnvelope, message: [UInt8]) async -> [SMTPReply]
+}
+
+/// The TLS context new STARTTLS handshakes use. Sessions already encrypted keep theirs.
+public final class TLSCredentials: Sendable {
+    private let box: NIOLockedValueBox<NIOSSLContext>
+
+    public init(_ context: NIOSSLContext) { box = NIOLockedValueBox(context) }
+
+    public var context: NIOSSLContext { box.withLockedValue { $0 } }
+
+    public func replace(with context: NIOSSLContext) { box.withLockedValue { $0 = context } }
 }

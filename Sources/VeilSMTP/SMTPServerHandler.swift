@@ -279,7 +279,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         write(SMTPReply(220, "2.0.0", "Ready to start TLS"), context)
         context.flush()
         do {
-            try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls), position: .first)
+            try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context), position: .first)
         } catch {
             phase = .closed
             context.close(promise: nil)

@@ -110,7 +110,7 @@ struct API: AsyncParsableCommand {
         let logger = makeLogger("veil.api")
         let pruning = RetentionService(store: runtime.store, policy: try retention.policy(), logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: runtime.lifecycleServices(logger: logger) + [pruning], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: runtime.lifecycleServices(logger: logger) + [pruning, ReloadService(tls: nil, logger: logger)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

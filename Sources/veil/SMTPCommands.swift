@@ -68,6 +68,15 @@ struct SMTPOptions: ParsableArguments {
 struct SMTPRuntime {
     let host: String
     let port: Int
+    var tlsFiles: (certificate: String, key: String)?
+    let credentials: TLSCredentials?
+
+    static func loadTLS(certificate: String, key: String) throws -> NIOSSLContext {
+        let configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+        return try NIOSSLContext(configuration: configuration)
+    }
     let server: SMTPServerConfiguration
     let pipeline: MailPipeline
     let worker: OutboundQueueWorker
@@ -82,18 +91,17 @@ struct SMTPRuntime {
         host = options.smtpHost ?? environment["VEIL_SMTP_HOST"] ?? "127.0.0.1"
         port = try number(options.smtpPort, "VEIL_SMTP_PORT", 20381, 0...65_535)
         let lmtp = options.lmtp || (environment["VEIL_SMTP_LMTP"] ?? "off").lowercased() == "on"
-        var tls: NIOSSLContext?
+        var tls: TLSCredentials?
         if let cert = options.tlsCert ?? environment["VEIL_TLS_CERT"] {
             guard let key = options.tlsKey ?? environment["VEIL_TLS_KEY"] else { throw CLIError("--tls-cert needs --tls-key") }
+            tlsFiles = (cert, key)
             do {
-                let configuration = TLSConfiguration.makeServerConfiguration(
-                    certificateChain: try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) },
-                    privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-                tls = try NIOSSLContext(configuration: configuration)
+                tls = TLSCredentials(try Self.loadTLS(certificate: cert, key: key))
             } catch {
                 throw CLIError("cannot load the TLS certificate or key: \(error)")
             }
         }
+        credentials = tls
         server = SMTPServerConfiguration(
             hostname: settings.emailDomain, lmtp: lmtp,
             maxMessageSize: try number(options.maxMessageSize, "VEIL_SMTP_MAX_MESSAGE_SIZE", 41_943_040, 1_024...1_073_741_824),
@@ -115,8 +123,11 @@ struct SMTPRuntime {
     }
 
     func services(logger: Logger) -> [any Service] {
-        [SMTPService(host: host, port: port, configuration: server, pipeline: pipeline, logger: logger),
-         QueueService(worker: worker, logger: logger)]
+        var services: [any Service] = [SMTPService(host: host, port: port, configuration: server, pipeline: pipeline, logger: logger),
+                                       QueueService(worker: worker, logger: logger)]
+        let reload = tlsFiles.flatMap { files in credentials.map { (files.certificate, files.key, $0) } }
+        services.append(ReloadService(tls: reload, logger: logger))
+        return services
     }
 }
 
@@ -185,5 +196,30 @@ struct Smtpd: AsyncParsableCommand {
         let group = ServiceGroup(configuration: .init(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+}
+
+/// SIGHUP never stops Veil. With STARTTLS on, it reads the certificate and key files again (after
+/// a renewal) for the next handshakes; files that do not load leave the current ones in place.
+struct ReloadService: Service {
+    let tls: (certificate: String, key: String, credentials: TLSCredentials)?
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        try await cancelWhenGracefulShutdown {
+            for await _ in signals {
+                guard let tls else {
+                    logger.notice("SIGHUP: nothing to reload")
+                    continue
+                }
+                do {
+                    tls.credentials.replace(with: try SMTPRuntime.loadTLS(certificate: tls.certificate, key: tls.key))
+                    logger.notice("tls reloaded", metadata: ["certificate": "\(tls.certificate)"])
+                } catch {
+                    logger.error("tls reload failed, keeping the current certificate", metadata: ["error": "\(error)"])
+                }
+            }
+        }
     }
 }

@@ -108,3 +108,77 @@ import VeilTestSupport
         await sink.shutdown()
     }
 }
+
+@Suite struct ReloadTests {
+    /// `openssl` makes a self-signed certificate for `name` in `directory`.
+    func certificate(_ name: String, in directory: URL) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=\(name)",
+                             "-keyout", directory.appendingPathComponent("key.pem").path,
+                             "-out", directory.appendingPathComponent("cert.pem").path]
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+    }
+
+    /// The subject of the certificate the server presents after STARTTLS.
+    func presentedSubject(port: Int) throws -> String {
+        let script = "openssl s_client -starttls smtp -connect 127.0.0.1:\(port) </dev/null 2>/dev/null | openssl x509 -noout -subject"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")))
+    func sighupReloadsTheCertificateAndKeepsServing() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("veil-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try certificate("first.example", in: directory)
+        let ports = ServeTests()
+        let smtpPort = try ports.freePort()
+        let process = Process()
+        process.executableURL = VeilProcess.binary
+        process.arguments = ["smtpd", "--database", temporaryDatabasePath(), "--smtp-port", String(smtpPort), "--health-port", "0",
+                             "--tls-cert", directory.appendingPathComponent("cert.pem").path,
+                             "--tls-key", directory.appendingPathComponent("key.pem").path]
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VEIL_") }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        var subject = ""
+        for _ in 0..<100 where !subject.contains("first.example") {
+            subject = try presentedSubject(port: smtpPort)
+            if !subject.contains("first.example") { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(subject.contains("CN = first.example") || subject.contains("CN=first.example"), "\(subject)")
+
+        try certificate("second.example", in: directory)
+        kill(process.processIdentifier, SIGHUP)
+        for _ in 0..<50 where !subject.contains("second.example") {
+            try await Task.sleep(for: .milliseconds(100))
+            subject = try presentedSubject(port: smtpPort)
+        }
+        #expect(subject.contains("second.example"), "\(subject)")
+        #expect(process.isRunning)
+
+        // A broken file on the next reload keeps the current certificate.
+        try Data("broken".utf8).write(to: directory.appendingPathComponent("cert.pem"))
+        kill(process.processIdentifier, SIGHUP)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try presentedSubject(port: smtpPort).contains("second.example"))
+
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+}

@@ -102,7 +102,7 @@ func makeTestTLSContext() throws -> NIOSSLContext {
     }
 
     @Test func startTLSDiscardsPipelinedCommands() async throws {
-        let configuration = SMTPServerConfiguration(hostname: "mx", tls: try makeTestTLSContext())
+        let configuration = SMTPServerConfiguration(hostname: "mx", tls: TLSCredentials(try makeTestTLSContext()))
         let server = try await SMTPServer.start(host: "127.0.0.1", port: 0, configuration: configuration,
                                                 delegate: RecordingDelegate())
         let client = try await RawClient.connect(port: server.port)
