@@ -97,12 +97,14 @@ public struct MailPipeline: SMTPServerDelegate {
     struct Outcome {
         var delivered: Bool
         var status: MailStatus
+        /// What the relay answered for this copy, or why it did not take it.
+        var relayReply: String?
         /// A copy the relay refused for now: queued when the transaction succeeds elsewhere,
         /// otherwise its log row is removed and the sender retries.
         var pending: PendingCopy?
 
         static func done(_ status: MailStatus, delivered: Bool = false) -> Outcome {
-            Outcome(delivered: delivered, status: status, pending: nil)
+            Outcome(delivered: delivered, status: status, relayReply: nil, pending: nil)
         }
     }
 
@@ -153,7 +155,8 @@ public struct MailPipeline: SMTPServerDelegate {
             "queue_id": "\(envelope.id)", "from": "\(mailFrom.isEmpty ? "<>" : mailFrom)",
             "rcpts": "\(envelope.recipients.joined(separator: ","))", "size": "\(data.count)",
             "outcome": "\(statuses.map(\.token).joined(separator: ","))",
-            "reply": "\(statuses.first.map { "\($0.code) \($0.enhancedCode)" } ?? "")", "duration_ms": "\(String(format: "%.2f", milliseconds))",
+            "reply": "\(statuses.first.map { "\($0.code) \($0.enhancedCode)" } ?? "")",
+            "relay": "\(perRecipient.flatMap { $0 }.compactMap(\.relayReply).joined(separator: "; "))", "duration_ms": "\(String(format: "%.2f", milliseconds))",
         ])
         return statuses.map(\.reply)
     }
@@ -257,19 +260,21 @@ public struct MailPipeline: SMTPServerDelegate {
         }
         do {
             let started = ContinuousClock.now
-            try await relay.send(from: sender, to: [recipient], message: bytes)
+            let answer = try await relay.send(from: sender, to: [recipient], message: bytes)
             let elapsed = (ContinuousClock.now - started).components
             Self.relayTimer.recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
-            return .done(success, delivered: true)
+            return Outcome(delivered: true, status: success, relayReply: answer, pending: nil)
         } catch {
             if error.isTransient {
-                return Outcome(delivered: false, status: .retryLater,
+                return Outcome(delivered: false, status: .retryLater, relayReply: error.description,
                                pending: PendingCopy(logId: logId, sender: sender, recipient: recipient, data: bytes,
                                                     error: error.description))
             }
             logger.warning("relay refused a copy", metadata: ["to": "\(recipient)", "error": "\(error.description)"])
             if let logId { try? store.deleteEmailLog(id: logId) }
-            return .done(.cannotReachMailbox)
+            var refused = Outcome.done(.cannotReachMailbox)
+            refused.relayReply = error.description
+            return refused
         }
     }
 

@@ -2,8 +2,10 @@ import VeilSMTP
 
 /// Where rewritten mail goes (Postfix's re-injection port in deployments).
 public protocol MailRelay: Sendable {
-    /// Throws `RelayFailure` when the relay does not take the message.
-    func send(from sender: String, to recipients: [String], message: [UInt8]) async throws(RelayFailure)
+    /// The relay's reply (`250 2.0.0 Ok: queued as 4XyZ`, for the transaction log). Throws
+    /// `RelayFailure` when the relay does not take the message.
+    @discardableResult
+    func send(from sender: String, to recipients: [String], message: [UInt8]) async throws(RelayFailure) -> String
 }
 
 public struct RelayFailure: Error, Sendable, CustomStringConvertible {
@@ -18,9 +20,11 @@ public struct RelayFailure: Error, Sendable, CustomStringConvertible {
 }
 
 extension SMTPClient: MailRelay {
-    public func send(from sender: String, to recipients: [String], message: [UInt8]) async throws(RelayFailure) {
+    @discardableResult
+    public func send(from sender: String, to recipients: [String], message: [UInt8]) async throws(RelayFailure) -> String {
         do {
-            _ = try await self.send(from: sender, to: recipients, message: message) as SMTPReply
+            let reply = try await self.send(from: sender, to: recipients, message: message) as SMTPReply
+            return "\(reply.code) " + reply.lines.joined(separator: " / ")
         } catch let failure as SMTPClient.Failure {
             throw RelayFailure(isTransient: failure.isTransient, description: failure.description)
         } catch {

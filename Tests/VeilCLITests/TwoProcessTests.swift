@@ -50,7 +50,8 @@ import VeilTestSupport
 
         let apiLog = URL(fileURLWithPath: database + ".api.log")
         let api = try start(["api", "--port", String(apiPort)] + common, environment: ["VEIL_LOG_FORMAT": "json"], log: apiLog)
-        let smtpd = try start(["smtpd", "--smtp-port", String(smtpPort), "--health-port", String(healthPort)] + common)
+        let smtpdLog = URL(fileURLWithPath: database + ".smtpd.log")
+        let smtpd = try start(["smtpd", "--smtp-port", String(smtpPort), "--health-port", String(healthPort)] + common, log: smtpdLog)
         defer { for process in [api, smtpd] where process.isRunning { process.terminate() } }
 
         let (status, body) = try await call("POST", "http://127.0.0.1:\(apiPort)/api/alias/random/new", key: key)
@@ -105,6 +106,10 @@ import VeilTestSupport
         #expect(lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) is [String: Any] })
         #expect(lines.contains { $0.contains(#""msg":"http request""#) && $0.contains(#""path":"/api/alias/random/new""#) && $0.contains(#""status":"201""#) })
         #expect(!lines.contains { $0.contains(key) })
+        // The mail daemon's logfmt line of the transaction names the relay's answer.
+        let mailLines = try String(contentsOf: smtpdLog, encoding: .utf8).split(separator: "\n")
+        #expect(mailLines.contains { $0.contains("msg=message") && $0.contains("outcome=E200") && $0.contains(#"relay="250"#) },
+                "\(mailLines)")
         await sink.shutdown()
     }
 }

@@ -478,11 +478,11 @@ final class FlakyRelay: MailRelay, @unchecked Sendable {
 
     init(port: Int) { inner = SMTPClient(host: "127.0.0.1", port: port, timeout: .seconds(5)) }
 
-    func send(from sender: String, to recipients: [String], message: [UInt8]) async throws(RelayFailure) {
+    func send(from sender: String, to recipients: [String], message: [UInt8]) async throws(RelayFailure) -> String {
         if recipients.contains(where: { refusing.withLockedValue { $0 }.contains($0) }) {
             throw RelayFailure(isTransient: true, description: "451 4.3.0 try later")
         }
-        try await inner.send(from: sender, to: recipients, message: message) as Void
+        return try await inner.send(from: sender, to: recipients, message: message) as String
     }
 }
 
