@@ -20,6 +20,10 @@ public final class Store: Sendable {
     let pool: DatabasePool
     public let path: String
     static let busyRetries = Counter(label: "veil_db_busy_retries_total")
+    let keyUsage = KeyUsageBuffer()
+
+    /// Writes what is only gathered in memory (API key uses). Called on shutdown.
+    deinit { try? flushKeyUsage() }
 
     /// Opens (creating when missing) the database at `path`. Does not migrate: call `migrate()`.
     public init(path: String, busyTimeout: TimeInterval = 10) throws {

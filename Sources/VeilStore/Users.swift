@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import VeilCore
 
 /// A user with the numbers an admin listing shows.
@@ -100,21 +101,56 @@ extension Store {
         return key
     }
 
-    /// The key's user, bumping the key's last use and counter. Nil for an unknown key.
-    /// The lookup runs on a reader; only the one-statement bump takes the writer.
+    /// The key's user, counting the use. Nil for an unknown key.
+    /// Only reads: the `last_used`/`times` bumps are gathered in memory and written together at
+    /// most once a second (`flushKeyUsage`), so authenticating never waits for the writer.
     public func authenticate(apiKey: String, now: Date = Date()) throws -> (user: User, key: ApiKey)? {
         let digest = ApiKeyRule.hash(apiKey)
         guard let (user, found) = try pool.read({ db -> (User, ApiKey)? in
             guard let key = try ApiKey.filter(Column("key_hash") == digest).fetchOne(db),
                   let user = try User.fetchOne(db, key: key.userId) else { return nil }
             return (user, key)
-        }) else { return nil }
-        try pool.write { db in
-            try db.execute(sql: "UPDATE api_keys SET last_used = ?, times = times + 1 WHERE id = ?", arguments: [now.unixSeconds, found.id])
-        }
+        }), let keyId = found.id else { return nil }
+        let (pendingUses, due) = keyUsage.record(keyId: keyId, at: now.unixSeconds)
+        if due { try flushKeyUsage() }
         var key = found
         key.lastUsed = now
-        key.times += 1
+        key.times += pendingUses
         return (user, key)
+    }
+
+    /// Writes the gathered key uses in one transaction.
+    public func flushKeyUsage() throws {
+        let pending = keyUsage.take()
+        guard !pending.isEmpty else { return }
+        try pool.write { db in
+            for (id, use) in pending {
+                try db.execute(sql: "UPDATE api_keys SET last_used = max(coalesce(last_used, 0), ?), times = times + ? WHERE id = ?",
+                               arguments: [use.last, use.count, id])
+            }
+        }
+    }
+}
+
+/// API key uses not yet written: key id → (latest use, uses).
+final class KeyUsageBuffer: Sendable {
+    private let state = Mutex<(pending: [Int64: (last: Int64, count: Int)], lastFlush: ContinuousClock.Instant)>(([:], .now))
+
+    /// Records a use; returns the uses of that key not yet written (this one included) and whether
+    /// a flush is due.
+    func record(keyId: Int64, at time: Int64) -> (pending: Int, due: Bool) {
+        state.withLock { state in
+            let current = state.pending[keyId] ?? (0, 0)
+            state.pending[keyId] = (max(current.last, time), current.count + 1)
+            let due = ContinuousClock.now - state.lastFlush > .seconds(1) || state.pending.count > 10_000
+            return (current.count + 1, due)
+        }
+    }
+
+    func take() -> [Int64: (last: Int64, count: Int)] {
+        state.withLock { state in
+            defer { state.pending = [:]; state.lastFlush = .now }
+            return state.pending
+        }
     }
 }

@@ -112,6 +112,7 @@ struct API: AsyncParsableCommand {
         let group = ServiceGroup(configuration: .init(
             services: runtime.lifecycleServices(logger: logger) + [pruning, ReloadService(tls: nil, logger: logger)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        try? runtime.store.flushKeyUsage()
     }
 }
 
@@ -150,5 +151,6 @@ struct Serve: AsyncParsableCommand {
             services: runtime.lifecycleServices(logger: logger) + mail.services(logger: makeLogger("veil.smtpd")) + [pruning],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        try? runtime.store.flushKeyUsage()
     }
 }

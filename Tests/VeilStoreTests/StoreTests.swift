@@ -56,11 +56,18 @@ import VeilCore
         let stored = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT key_hash FROM api_keys") }
         #expect(stored == [ApiKeyRule.hash(key)])
         #expect(try store.authenticate(apiKey: "nope") == nil)
-        _ = try store.authenticate(apiKey: key)
+        _ = try store.authenticate(apiKey: key, now: Date(timeIntervalSince1970: 4000))
         let second = try #require(try store.authenticate(apiKey: key, now: Date(timeIntervalSince1970: 5000)))
         #expect(second.user.email == "me@example.com")
         #expect(second.key.times == 2)
         #expect(second.key.lastUsed == Date(timeIntervalSince1970: 5000))
+        // The uses reach the database together.
+        try store.flushKeyUsage()
+        let row = try store.pool.read { db in try Row.fetchOne(db, sql: "SELECT times, last_used FROM api_keys") }
+        #expect(row?["times"] == 2 && row?["last_used"] == Int64(5000))
+        _ = try store.authenticate(apiKey: key, now: Date(timeIntervalSince1970: 6000))
+        try store.flushKeyUsage()
+        #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT times FROM api_keys") } == 3)
     }
 
     @Test func deletingAUserRemovesTheirRowsAndRetiresTheirAliases() throws {
