@@ -115,11 +115,7 @@ extension APIContext {
 /// SimpleLogin's date format: `2020-04-06 17:57:14+00:00`.
 enum APIDate {
     static func string(_ date: Date) -> String {
-        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02d %02d:%02d:%02d+00:00", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+        TextFormat.utcDateTime(Int64(date.timeIntervalSince1970.rounded(.down))) + "+00:00"
     }
 
     static func timestamp(_ date: Date) -> JSON { .int(Int64(date.timeIntervalSince1970.rounded(.down))) }

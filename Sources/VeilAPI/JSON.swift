@@ -204,31 +204,39 @@ public enum JSON: Sendable, Equatable {
 
     public var serialized: [UInt8] {
         var output: [UInt8] = []
+        output.reserveCapacity(256)
         write(into: &output)
         return output
     }
 
+    // Appends go byte by byte or from a string's UTF-8 view: array literals here allocated on
+    // every value and showed in profiles of the alias page.
     func write(into output: inout [UInt8]) {
         switch self {
-        case .null: output += Array("null".utf8)
-        case .bool(let value): output += Array((value ? "true" : "false").utf8)
-        case .int(let value): output += Array(String(value).utf8)
-        case .double(let value): output += Array((value.isFinite ? "\(value)" : "null").utf8)
+        case .null: output.append(contentsOf: "null".utf8)
+        case .bool(let value): output.append(contentsOf: (value ? "true" : "false").utf8)
+        case .int(let value): output.append(contentsOf: String(value).utf8)
+        case .double(let value): output.append(contentsOf: (value.isFinite ? "\(value)" : "null").utf8)
         case .string(let value): Self.writeString(value, into: &output)
         case .array(let items):
             output.append(UInt8(ascii: "["))
-            for (position, item) in items.enumerated() {
-                if position > 0 { output += [UInt8(ascii: ","), UInt8(ascii: " ")] }
+            var first = true
+            for item in items {
+                if !first { output.append(UInt8(ascii: ",")); output.append(UInt8(ascii: " ")) }
+                first = false
                 item.write(into: &output)
             }
             output.append(UInt8(ascii: "]"))
         case .object(let members):
             output.append(UInt8(ascii: "{"))
-            for (position, member) in members.enumerated() {
-                if position > 0 { output += [UInt8(ascii: ","), UInt8(ascii: " ")] }
-                Self.writeString(member.0, into: &output)
-                output += [UInt8(ascii: ":"), UInt8(ascii: " ")]
-                member.1.write(into: &output)
+            var first = true
+            for (key, value) in members {
+                if !first { output.append(UInt8(ascii: ",")); output.append(UInt8(ascii: " ")) }
+                first = false
+                Self.writeString(key, into: &output)
+                output.append(UInt8(ascii: ":"))
+                output.append(UInt8(ascii: " "))
+                value.write(into: &output)
             }
             output.append(UInt8(ascii: "}"))
         }
@@ -238,15 +246,22 @@ public enum JSON: Sendable, Equatable {
 
     static func writeString(_ value: String, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
+        let needsEscape = value.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        guard needsEscape else {
+            output.append(contentsOf: value.utf8)
+            output.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
-            case UInt8(ascii: "\""): output += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-            case UInt8(ascii: "\\"): output += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case 0x0A: output += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case 0x0D: output += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case 0x09: output += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(UInt8(ascii: "\\")); output.append(byte)
+            case 0x0A: output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "n"))
+            case 0x0D: output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "r"))
+            case 0x09: output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "t"))
             case 0x00..<0x20:
-                output += Array("\\u00".utf8) + [hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]]
+                output.append(contentsOf: "\\u00".utf8)
+                output.append(hexDigits[Int(byte >> 4)])
+                output.append(hexDigits[Int(byte & 0x0F)])
             default: output.append(byte)
             }
         }

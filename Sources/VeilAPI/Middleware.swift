@@ -32,11 +32,9 @@ struct JSONErrorMiddleware: RouterMiddleware {
             context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
             response = .json(["error": "Internal error, please retry later"], status: .serviceUnavailable)
         }
-        let elapsed = ContinuousClock.now - start
-        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         context.logger.info("http request", metadata: [
             "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
-            "duration_ms": "\(String(format: "%.2f", milliseconds))",
+            "duration_ms": "\(TextFormat.milliseconds(ContinuousClock.now - start))",
         ])
         return response
     }

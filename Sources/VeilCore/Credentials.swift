@@ -12,7 +12,7 @@ public enum ApiKeyRule {
     }
 
     public static func hash(_ key: String) -> String {
-        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        TextFormat.hex(SHA256.hash(data: Data(key.utf8)))
     }
 
     /// A key that can be derived again from the same salt: logins on the same device get the

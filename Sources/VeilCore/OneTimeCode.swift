@@ -80,7 +80,7 @@ public struct CodeHasher: Sendable {
 
     public func hash(_ code: String, purpose: CodePurpose) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data((purpose.rawValue + ":" + code).utf8), using: key)
-        return Data(mac).map { String(format: "%02x", $0) }.joined()
+        return TextFormat.hex(Data(mac))
     }
 
     public func matches(_ code: String, purpose: CodePurpose, storedHash: String) -> Bool {

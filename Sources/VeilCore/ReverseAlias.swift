@@ -42,11 +42,11 @@ public enum ReverseAlias {
                                format: SenderFormat) -> String {
         let formatted: String
         switch format {
-        case .at: formatted = contactEmail.replacingOccurrences(of: "@", with: " at ")
-        case .a: formatted = contactEmail.replacingOccurrences(of: "@", with: "(a)")
+        case .at: formatted = TextFormat.replacing("@", with: " at ", in: contactEmail)
+        case .a: formatted = TextFormat.replacing("@", with: "(a)", in: contactEmail)
         case .nameOnly, .atOnly, .noName: formatted = contactEmail
         }
-        let name = (contactName ?? "").replacingOccurrences(of: "\"", with: "")
+        let name = TextFormat.replacing("\"", with: "", in: contactName ?? "")
         let label = name.isEmpty ? formatted : name + " | " + formatted
         return "\"" + label + "\" <" + reverseAlias + ">"
     }

@@ -149,14 +149,12 @@ public struct MailPipeline: SMTPServerDelegate {
         } else {
             statuses = [settle(perRecipient.flatMap { $0 }, envelope: envelope)]
         }
-        let elapsed = (ContinuousClock.now - started).components
-        let milliseconds = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
         logger.info("message", metadata: [
             "queue_id": "\(envelope.id)", "from": "\(mailFrom.isEmpty ? "<>" : mailFrom)",
             "rcpts": "\(envelope.recipients.joined(separator: ","))", "size": "\(data.count)",
             "outcome": "\(statuses.map(\.token).joined(separator: ","))",
             "reply": "\(statuses.first.map { "\($0.code) \($0.enhancedCode)" } ?? "")",
-            "relay": "\(perRecipient.flatMap { $0 }.compactMap(\.relayReply).joined(separator: "; "))", "duration_ms": "\(String(format: "%.2f", milliseconds))",
+            "relay": "\(perRecipient.flatMap { $0 }.compactMap(\.relayReply).joined(separator: "; "))", "duration_ms": "\(TextFormat.milliseconds(ContinuousClock.now - started))",
         ])
         return statuses.map(\.reply)
     }

@@ -20,24 +20,25 @@ extension Store {
     /// One page of the user's non-trashed aliases in SimpleLogin's order: pinned first, then most
     /// recent activity (or creation). Cost depends on the page, not on the number of aliases or logs.
     public func aliasPage(userId: Int64, page: Int, filter: AliasFilter, query: String?) throws -> [AliasView] {
-        try pool.read { db in
-            var request = Alias.filter(Column("user_id") == userId && Column("trashed_at") == nil)
-            switch filter {
-            case .all: break
-            case .pinned: request = request.filter(Column("pinned") == true)
-            case .disabled: request = request.filter(Column("enabled") == false)
-            case .enabled: request = request.filter(Column("enabled") == true)
-            }
-            if let query, !query.isEmpty {
-                let pattern = "%" + query.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
-                    .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
-                request = request.filter(sql: "(lower(email) LIKE ? ESCAPE '\\' OR lower(coalesce(note, '')) LIKE ? ESCAPE '\\' OR lower(coalesce(name, '')) LIKE ? ESCAPE '\\')",
-                                         arguments: [pattern, pattern, pattern])
-            }
-            let aliases = try request
-                .order(Column("pinned").desc, Column("last_activity_at").desc, Column("id").desc)
-                .limit(Self.pageSize, offset: page * Self.pageSize).fetchAll(db)
-            return try Self.views(of: aliases, db)
+        var conditions = "user_id = ? AND trashed_at IS NULL"
+        var arguments: StatementArguments = [userId]
+        switch filter {
+        case .all: break
+        case .pinned: conditions += " AND pinned = 1"
+        case .disabled: conditions += " AND enabled = 0"
+        case .enabled: conditions += " AND enabled = 1"
+        }
+        if let query, !query.isEmpty {
+            let pattern = "%" + query.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+            conditions += " AND (lower(email) LIKE ? ESCAPE '\\' OR lower(coalesce(note, '')) LIKE ? ESCAPE '\\' OR lower(coalesce(name, '')) LIKE ? ESCAPE '\\')"
+            arguments += [pattern, pattern, pattern]
+        }
+        arguments += [Self.pageSize, page * Self.pageSize]
+        // A handful of distinct SQL texts (filter × search), each compiled once per connection.
+        let sql = "SELECT * FROM aliases WHERE \(conditions) ORDER BY pinned DESC, last_activity_at DESC, id DESC LIMIT ? OFFSET ?"
+        return try pool.read { db in
+            try Self.views(of: db.cachedAll(Alias.self, sql, arguments), db)
         }
     }
 
@@ -72,23 +73,24 @@ extension Store {
     static func views(of aliases: [Alias], _ db: Database) throws -> [AliasView] {
         guard !aliases.isEmpty else { return [] }
         let aliasIds = aliases.compactMap(\.id)
-        let marks = aliasIds.map { _ in "?" }.joined(separator: ",")
-        let extras = try Row.fetchAll(db, sql: """
+        let extras = try db.cachedRows("""
             SELECT am.alias_id AS owner, m.* FROM alias_mailboxes am JOIN mailboxes m ON m.id = am.mailbox_id
-            WHERE am.alias_id IN (\(marks)) AND m.verified = 1 ORDER BY m.email
-            """, arguments: StatementArguments(aliasIds))
+            WHERE am.alias_id IN (\(Database.placeholders(aliasIds.count))) AND m.verified = 1 ORDER BY m.email
+            """, StatementArguments(aliasIds))
         var extrasByAlias: [Int64: [Mailbox]] = [:]
         for row in extras { extrasByAlias[row["owner"], default: []].append(try Mailbox(row: row)) }
         let primaryIds = Array(Set(aliases.map(\.mailboxId)))
-        let primaries = Dictionary(uniqueKeysWithValues: try Mailbox.fetchAll(db, keys: primaryIds).compactMap { mailbox in
-            mailbox.id.map { ($0, mailbox) }
-        })
+        let primaries = try db.cachedAll(Mailbox.self, "SELECT * FROM mailboxes WHERE id IN (\(Database.placeholders(primaryIds.count)))",
+                                         StatementArguments(primaryIds))
+            .reduce(into: [Int64: Mailbox]()) { found, mailbox in found[mailbox.id ?? 0] = mailbox }
         let logIds = aliases.compactMap(\.latestEmailLogId)
-        let logs = Dictionary(uniqueKeysWithValues: try EmailLog.fetchAll(db, keys: logIds).compactMap { log in log.id.map { ($0, log) } })
+        let logs = logIds.isEmpty ? [:] : try db.cachedAll(EmailLog.self,
+            "SELECT * FROM email_logs WHERE id IN (\(Database.placeholders(logIds.count)))", StatementArguments(logIds))
+            .reduce(into: [Int64: EmailLog]()) { found, log in found[log.id ?? 0] = log }
         let contactIds = Array(Set(logs.values.compactMap(\.contactId)))
-        let contacts = Dictionary(uniqueKeysWithValues: try Contact.fetchAll(db, keys: contactIds).compactMap { contact in
-            contact.id.map { ($0, contact) }
-        })
+        let contacts = contactIds.isEmpty ? [:] : try db.cachedAll(Contact.self,
+            "SELECT * FROM contacts WHERE id IN (\(Database.placeholders(contactIds.count)))", StatementArguments(contactIds))
+            .reduce(into: [Int64: Contact]()) { found, contact in found[contact.id ?? 0] = contact }
         return aliases.map { alias in
             let primary = primaries[alias.mailboxId]
             let others = (extrasByAlias[alias.id ?? 0] ?? []).filter { $0.id != alias.mailboxId }

@@ -107,8 +107,9 @@ extension Store {
     public func authenticate(apiKey: String, now: Date = Date()) throws -> (user: User, key: ApiKey)? {
         let digest = ApiKeyRule.hash(apiKey)
         guard let (user, found) = try pool.read({ db -> (User, ApiKey)? in
-            guard let key = try ApiKey.filter(Column("key_hash") == digest).fetchOne(db),
-                  let user = try User.fetchOne(db, key: key.userId) else { return nil }
+            guard let key = try db.cachedOne(ApiKey.self, "SELECT * FROM api_keys WHERE key_hash = ?", [digest]),
+                  let user = try db.cachedOne(User.self, User.selectById, [key.userId])
+            else { return nil }
             return (user, key)
         }), let keyId = found.id else { return nil }
         let (pendingUses, due) = keyUsage.record(keyId: keyId, at: now.unixSeconds)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import VeilCore
 
 /// One line per event on standard error, in logfmt (`ts=... level=info label=veil.api msg="http request" status=200`)
 /// or JSON, so operators can grep or ship them. Chosen with `VEIL_LOG_FORMAT=logfmt|json`.
@@ -45,11 +46,7 @@ struct LineLogHandler: LogHandler {
     static func timestamp() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.tv_nsec / 1_000_000))
+        return TextFormat.utcDateTime(Int64(now.tv_sec), separator: "T") + "." + TextFormat.zeroPadded(Int(now.tv_nsec / 1_000_000), width: 3) + "Z"
     }
 
     /// Bare when it has no space, quote, `=` or control character; quoted with escapes otherwise.

@@ -1,0 +1,57 @@
+import Foundation
+
+/// Formatting used on every request and message. `String(format:)` goes through CoreFoundation's
+/// format parser and showed up in profiles of the API; these build the bytes directly.
+public enum TextFormat {
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Lowercase hexadecimal, two digits per byte.
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.underestimatedCount * 2)
+        for byte in bytes {
+            out.append(hexDigits[Int(byte >> 4)])
+            out.append(hexDigits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `value` in decimal, left-padded with zeros to `width` digits (negative values are not padded).
+    public static func zeroPadded(_ value: Int, width: Int) -> String {
+        let digits = String(value)
+        guard value >= 0, digits.utf8.count < width else { return digits }
+        return String(repeating: "0", count: width - digits.utf8.count) + digits
+    }
+
+    /// A duration in milliseconds with two decimals, as in `12.34`.
+    public static func milliseconds(_ duration: Duration) -> String {
+        let parts = duration.components
+        let hundredths = parts.seconds * 100_000 + parts.attoseconds / 10_000_000_000_000
+        let sign = hundredths < 0 ? "-" : ""
+        let magnitude = hundredths.magnitude
+        return sign + String(magnitude / 100) + "." + zeroPadded(Int(magnitude % 100), width: 2)
+    }
+
+    /// UTC `YYYY-MM-DD HH:MM:SS` (or with `T` as the separator), from whole seconds since 1970.
+    public static func utcDateTime(_ seconds: Int64, separator: Character = " ") -> String {
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        return zeroPadded(Int(parts.tm_year) + 1900, width: 4) + "-" + zeroPadded(Int(parts.tm_mon) + 1, width: 2) + "-"
+            + zeroPadded(Int(parts.tm_mday), width: 2) + String(separator) + zeroPadded(Int(parts.tm_hour), width: 2) + ":"
+            + zeroPadded(Int(parts.tm_min), width: 2) + ":" + zeroPadded(Int(parts.tm_sec), width: 2)
+    }
+
+    /// `text` with every occurrence of the ASCII byte `target` replaced by `replacement`.
+    public static func replacing(_ target: Unicode.Scalar, with replacement: String, in text: String) -> String {
+        precondition(target.isASCII)
+        let byte = UInt8(target.value)
+        guard text.utf8.contains(byte) else { return text }
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count + 8)
+        for current in text.utf8 {
+            if current == byte { out.append(contentsOf: replacement.utf8) } else { out.append(current) }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
