@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import VeilCore
 
 /// An alias with what its API object needs: mailboxes (primary first) and the latest activity.
@@ -20,25 +21,80 @@ extension Store {
     /// One page of the user's non-trashed aliases in SimpleLogin's order: pinned first, then most
     /// recent activity (or creation). Cost depends on the page, not on the number of aliases or logs.
     public func aliasPage(userId: Int64, page: Int, filter: AliasFilter, query: String?) throws -> [AliasView] {
-        var conditions = "user_id = ? AND trashed_at IS NULL"
+        var conditions = "a.user_id = ? AND a.trashed_at IS NULL"
         var arguments: StatementArguments = [userId]
         switch filter {
         case .all: break
-        case .pinned: conditions += " AND pinned = 1"
-        case .disabled: conditions += " AND enabled = 0"
-        case .enabled: conditions += " AND enabled = 1"
+        case .pinned: conditions += " AND a.pinned = 1"
+        case .disabled: conditions += " AND a.enabled = 0"
+        case .enabled: conditions += " AND a.enabled = 1"
         }
         if let query, !query.isEmpty {
             let pattern = "%" + query.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
-            conditions += " AND (lower(email) LIKE ? ESCAPE '\\' OR lower(coalesce(note, '')) LIKE ? ESCAPE '\\' OR lower(coalesce(name, '')) LIKE ? ESCAPE '\\')"
+            conditions += " AND (lower(a.email) LIKE ? ESCAPE '\\' OR lower(coalesce(a.note, '')) LIKE ? ESCAPE '\\' OR lower(coalesce(a.name, '')) LIKE ? ESCAPE '\\')"
             arguments += [pattern, pattern, pattern]
         }
         arguments += [Self.pageSize, page * Self.pageSize]
         // A handful of distinct SQL texts (filter × search), each compiled once per connection.
-        let sql = "SELECT * FROM aliases WHERE \(conditions) ORDER BY pinned DESC, last_activity_at DESC, id DESC LIMIT ? OFFSET ?"
-        return try pool.read { db in
-            try Self.views(of: db.cachedAll(Alias.self, sql, arguments), db)
+        let sql = Self.viewSelection + " WHERE \(conditions) ORDER BY a.pinned DESC, a.last_activity_at DESC, a.id DESC LIMIT ? OFFSET ?"
+        return try pool.read { db in try Self.joinedViews(db, sql, arguments) }
+    }
+
+    /// An alias with its primary mailbox, latest log and that log's contact in one row, and whether
+    /// it has other mailboxes. The page's conditions refer to the alias as `a`.
+    private static let viewSelection = """
+        SELECT \(columnList(Alias.columns, table: "a")), \(columnList(Mailbox.columns, table: "m")),
+               \(columnList(EmailLog.columns, table: "l")), \(columnList(Contact.columns, table: "c")),
+               EXISTS (SELECT 1 FROM alias_mailboxes am WHERE am.alias_id = a.id) AS has_extras
+        FROM aliases a
+        LEFT JOIN mailboxes m ON m.id = a.mailbox_id
+        LEFT JOIN email_logs l ON l.id = a.latest_email_log_id
+        LEFT JOIN contacts c ON c.id = l.contact_id
+        """
+
+    /// Decodes `viewSelection` rows by position; a second query reads the other mailboxes of the
+    /// aliases that have some.
+    private static func joinedViews(_ db: Database, _ sql: String, _ arguments: StatementArguments) throws -> [AliasView] {
+        let mailboxAt = Alias.columns.count
+        let logAt = mailboxAt + Mailbox.columns.count
+        let contactAt = logAt + EmailLog.columns.count
+        let extrasAt = contactAt + Contact.columns.count
+        var views: [AliasView] = []
+        var withExtras: [Int64] = []
+        try db.forEachStatementRow(sql, arguments) { statement in
+            var read = ColumnReader(statement: statement, offset: 0)
+            let alias = Alias(&read)
+            var mailboxes: [Mailbox] = []
+            if sqlite3_column_type(statement, Int32(mailboxAt)) != SQLITE_NULL {
+                read = ColumnReader(statement: statement, offset: mailboxAt)
+                mailboxes.append(Mailbox(&read))
+            }
+            var log: EmailLog?
+            if sqlite3_column_type(statement, Int32(logAt)) != SQLITE_NULL {
+                read = ColumnReader(statement: statement, offset: logAt)
+                log = EmailLog(&read)
+            }
+            var contact: Contact?
+            if sqlite3_column_type(statement, Int32(contactAt)) != SQLITE_NULL {
+                read = ColumnReader(statement: statement, offset: contactAt)
+                contact = Contact(&read)
+            }
+            if sqlite3_column_int64(statement, Int32(extrasAt)) != 0, let id = alias.id { withExtras.append(id) }
+            views.append(AliasView(alias: alias, mailboxes: mailboxes, latestLog: log, latestContact: contact))
+        }
+        guard !withExtras.isEmpty else { return views }
+        let extras = try db.cachedRows("""
+            SELECT am.alias_id AS owner, m.* FROM alias_mailboxes am JOIN mailboxes m ON m.id = am.mailbox_id
+            WHERE am.alias_id IN (\(Database.placeholders(withExtras.count))) AND m.verified = 1 ORDER BY m.email
+            """, StatementArguments(withExtras))
+        var extrasByAlias: [Int64: [Mailbox]] = [:]
+        for row in extras { extrasByAlias[row["owner"], default: []].append(try Mailbox(row: row)) }
+        return views.map { view in
+            guard let others = extrasByAlias[view.alias.id ?? 0] else { return view }
+            var view = view
+            view.mailboxes += others.filter { $0.id != view.alias.mailboxId }
+            return view
         }
     }
 

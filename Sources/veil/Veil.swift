@@ -1,11 +1,16 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import VeilStore
 
 @main
 struct VeilMain {
     static func main() async {
+        // Tasks run on NIO's event-loop threads instead of a second pool, so a request does not
+        // hop between the socket's thread and a concurrency thread and back.
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         LineLogHandler.bootstrap()
         VeilMetrics.bootstrap()
         do {
