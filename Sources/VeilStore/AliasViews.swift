@@ -38,7 +38,9 @@ extension Store {
         arguments += [Self.pageSize, page * Self.pageSize]
         // A handful of distinct SQL texts (filter × search), each compiled once per connection.
         let sql = Self.viewSelection + " WHERE \(conditions) ORDER BY a.pinned DESC, a.last_activity_at DESC, a.id DESC LIMIT ? OFFSET ?"
-        return try pool.read { db in try Self.joinedViews(db, sql, arguments) }
+        // One statement carries the page (its own snapshot); the extra mailboxes read after it need
+        // no shared snapshot, so no BEGIN/COMMIT around them.
+        return try pool.unsafeRead { db in try Self.joinedViews(db, sql, arguments) }
     }
 
     /// An alias with its primary mailbox, latest log and that log's contact in one row, and whether

@@ -106,7 +106,8 @@ extension Store {
     /// most once a second (`flushKeyUsage`), so authenticating never waits for the writer.
     public func authenticate(apiKey: String, now: Date = Date()) throws -> (user: User, key: ApiKey)? {
         let digest = ApiKeyRule.hash(apiKey)
-        guard let (user, found) = try pool.read({ db -> (User, ApiKey)? in
+        // Two point lookups that need no snapshot between them: no BEGIN/COMMIT around them.
+        guard let (user, found) = try pool.unsafeRead({ db -> (User, ApiKey)? in
             guard let key = try db.cachedOne(ApiKey.self, "SELECT * FROM api_keys WHERE key_hash = ?", [digest]),
                   let user = try db.cachedOne(User.self, User.selectById, [key.userId])
             else { return nil }
