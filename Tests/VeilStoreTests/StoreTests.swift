@@ -205,6 +205,44 @@ import VeilCore
         let logs = try store.emailLogs(aliasId: aliasId, userId: owner.userId, limit: 20, offset: 0)
         #expect(logs.map(\.action) == [.block, .forward])
     }
+
+    /// The page reads its records by position from one joined statement; they must equal the
+    /// records read by name, NULLs and every column included.
+    @Test func aliasPageRecordsEqualTheRecordsReadByName() throws {
+        let store = try TestDatabase().open()
+        let owner = try userWithMailbox(store)
+        let second = try store.pool.write { db -> Int64 in
+            try db.execute(sql: "INSERT INTO mailboxes (user_id, email, verified, pgp_public_key, created_at) VALUES (?, 'b@example.org', 1, 'KEY', 5)",
+                           arguments: [owner.userId])
+            return db.lastInsertedRowID
+        }
+        _ = try store.createAlias(userId: owner.userId, email: "quiet@veil.test", mailboxIds: [owner.mailboxId],
+                                          note: "note, with \"quotes\"", now: Date(timeIntervalSince1970: 100))
+        let busy = try store.createAlias(userId: owner.userId, email: "busy@veil.test", mailboxIds: [owner.mailboxId, second],
+                                         name: "Zoë", now: Date(timeIntervalSince1970: 50))
+        let contact = try store.findOrCreateContact(alias: busy, websiteEmail: "c@example.com", name: "Ç", reverseAliasDomain: "veil.test",
+                                                    includeSender: false).contact
+        try store.insertEmailLog(EmailLog(userId: owner.userId, aliasId: try #require(busy.id), contactId: contact.id,
+                                          mailboxId: owner.mailboxId, messageId: "<m@x>", createdAt: Date(timeIntervalSince1970: 300)))
+        let page = try store.aliasPage(userId: owner.userId, page: 0, filter: .all, query: nil)
+        #expect(page.map(\.alias.email) == ["busy@veil.test", "quiet@veil.test"])
+        let byName = try store.pool.read { db in
+            try page.map { view in
+                (alias: try Alias.fetchOne(db, key: view.alias.id),
+                 log: try view.alias.latestEmailLogId.flatMap { try EmailLog.fetchOne(db, key: $0) },
+                 mailboxes: try Mailbox.fetchAll(db, keys: view.alias.id == busy.id ? [owner.mailboxId, second] : [owner.mailboxId]))
+            }
+        }
+        let contactByName = try store.contact(id: try #require(contact.id), userId: owner.userId)
+        for (view, expected) in zip(page, byName) {
+            #expect(view.alias == expected.alias)
+            #expect(view.latestLog == expected.log)
+            #expect(view.mailboxes == expected.mailboxes)
+        }
+        #expect(page[0].latestContact == contactByName)
+        #expect(page[0].latestContact?.name == "Ç" && page[0].latestLog?.messageId == "<m@x>")
+        #expect(page[1].latestLog == nil && page[1].latestContact == nil && page[1].alias.note == "note, with \"quotes\"")
+    }
 }
 
 @Suite struct OneTimeCodeStoreTests {
