@@ -59,6 +59,7 @@ let package = Package(
                 .embedInCode("0002_alias_counters.sql"),
                 .embedInCode("0003_mail_indexes.sql"),
                 .embedInCode("0004_dkim_keys.sql"),
+                .embedInCode("0005_log_retention_index.sql"),
             ],
             swiftSettings: strictSettings
         ),

@@ -13,26 +13,10 @@ extension MailPipeline {
         "content-disposition", "content-transfer-encoding",
     ]
 
+    /// Reads what it needs in one go (`Store.forwardContext`), decides, and writes the contact and
+    /// the copies' logs in one transaction (`Store.recordMessage`) before relaying the copies.
     func forward(_ original: Message, to alias: Alias, mailFrom: String, envelope: SMTPEnvelope) async throws -> [Outcome] {
-        guard let aliasId = alias.id, let user = try store.user(id: alias.userId), let userId = user.id else {
-            return [.done(.emailNotExist)]
-        }
-        //
-        if user.disabled || user.deleteOn != nil { return [.done(.accountDisabled)] }
-        if let domainId = alias.customDomainId, try store.customDomain(id: domainId)?.verified != true {
-            return [.done(.unverifiedCustomDomain)]
-        }
-        let mailboxes = try store.mailboxes(ofAlias: alias)
-        // a mailbox writing to its own alias.
-        let authorized = try store.authorizedAddresses(mailboxIds: mailboxes.compactMap(\.id))
-        let ownAddresses = Set(mailboxes.map { $0.email.lowercased() } + authorized.map { $0.email.lowercased() })
-        if ownAddresses.contains(mailFrom) {
-            await alertOwner(user, kind: "email_loop", title: "Email sent to \(alias.email) from its own mailbox \(mailFrom)",
-                             body: "An email sent from \(mailFrom) to \(alias.email) was not forwarded: the mailbox "
-                                + "\(mailFrom) already owns this alias, forwarding it would loop.")
-            return [.done(.emailLoop)]
-        }
-
+        guard let aliasId = alias.id else { return [.done(.emailNotExist)] }
         // the contact is the sender.
         let from = original.value("From").flatMap { AddressList.parse($0).first }
         var contactAddress = "", contactName = from?.name
@@ -43,30 +27,44 @@ extension MailPipeline {
             contactName = nil
         }
         if contactName?.contains("\0") == true { contactName = "" }
-        if !contactAddress.isEmpty, try store.contact(reverseAlias: contactAddress.lowercased()) != nil {
+        guard let context = try store.forwardContext(alias: alias, senderAddress: contactAddress),
+              let userId = context.user.id else { return [.done(.emailNotExist)] }
+        let user = context.user
+        //
+        if user.disabled || user.deleteOn != nil { return [.done(.accountDisabled)] }
+        if !context.domainVerified { return [.done(.unverifiedCustomDomain)] }
+        let mailboxes = context.mailboxes
+        // a mailbox writing to its own alias.
+        if context.ownAddresses.contains(mailFrom) {
+            await alertOwner(user, kind: "email_loop", title: "Email sent to \(alias.email) from its own mailbox \(mailFrom)",
+                             body: "An email sent from \(mailFrom) to \(alias.email) was not forwarded: the mailbox "
+                                + "\(mailFrom) already owns this alias, forwarding it would loop.")
+            return [.done(.emailLoop)]
+        }
+        if context.senderIsReverseAlias {
             // another forwarder chained in front of a reverse-alias.
             await alertOwner(user, kind: "from_reverse_alias", title: "Veil shouldn't be used with another email forwarding system",
                              body: "An email to \(alias.email) came from \(contactAddress), which is one of your own "
                                 + "reverse-aliases. It was not forwarded.", once: true)
             return [.done(.accountDisabled)]
         }
-        let contact = try store.upsertContact(
+        let senderContact = Store.ContactRequest(
             alias: alias, websiteEmail: contactAddress, name: contactName.map { String($0.prefix(512)) },
             mailFrom: mailFrom.isEmpty ? nil : mailFrom, invalidEmail: contactAddress.isEmpty,
             reverseAliasDomain: configuration.emailDomain, includeSender: user.includeSenderInReverseAlias)
         let messageId = original.value("Message-ID")
+        let blockedLog = EmailLog(userId: userId, aliasId: aliasId, contactId: nil, mailboxId: nil, blocked: true,
+                                  messageId: messageId, createdAt: Date())
 
-        // disabled or trashed alias, blocked contact.
-        if !alias.enabled || alias.trashedAt != nil || contact.blockForward {
-            try store.insertEmailLog(EmailLog(userId: userId, aliasId: aliasId, contactId: contact.id, mailboxId: nil,
-                                              blocked: true, messageId: messageId, createdAt: Date()))
+        // disabled or trashed alias, blocked contact (a new contact is never blocked).
+        if !alias.enabled || alias.trashedAt != nil || context.senderContact?.blockForward == true {
+            _ = try store.recordMessage(contact: senderContact, logs: [blockedLog])
             return [.done(user.blockBehaviour == .return5xx ? .emailNotExist : .delivered, delivered: true)]
         }
         // what the receiving MTA concluded about the sender's domain.
         let authentication = AuthenticationResults.trusted(in: original, trustedID: configuration.authservID)
         if authentication?.dmarcRejectsOrQuarantines == true {
-            try store.insertEmailLog(EmailLog(userId: userId, aliasId: aliasId, contactId: contact.id, mailboxId: nil,
-                                              blocked: true, messageId: messageId, createdAt: Date()))
+            _ = try store.recordMessage(contact: senderContact, logs: [blockedLog])
             await alertOwner(user, kind: "dmarc_quarantine", title: "\(alias.email) has a new mail in quarantine",
                              body: "An email sent to \(alias.email) from \(contactAddress) has been quarantined: it fails the "
                                 + "DMARC policy of the sender's domain, so it may be a forgery. It was not forwarded.")
@@ -126,8 +124,6 @@ extension MailPipeline {
         //
         message.set("X-Veil-Envelope-To", alias.email)
         if message.value("Date") == nil { message.set("Date", RFC5322Date.string(from: Date())) }
-        message.set("From", user.senderFormat.fromHeader(contactName: contact.name, contactEmail: contact.websiteEmail,
-                                                         reverseAlias: contact.replyEmail))
         var replyTo: [String] = []
         for entry in originalReplyTo where entry.address.lowercased() != alias.email.lowercased() {
             guard entry.address.allSatisfy(\.isASCII), EmailAddress.isValid(entry.address.lowercased()),
@@ -143,19 +139,19 @@ extension MailPipeline {
             // a failing domain without a reject/quarantine policy is delivered, flagged.
             message.set("Subject", "[Possible phishing attempt] " + (message.value("Subject") ?? ""))
         }
-        if contact.invalidEmail {
+        if senderContact.invalidEmail {
             // in a header rather than the body: the body is never re-encoded.
             message.set("X-Veil-Warning", "Email sent to \(alias.email) from an invalid address and cannot be replied")
         }
 
-        // one copy per mailbox, primary first.
-        let verpDomain = EmailAddress.domain(of: contact.replyEmail) ?? configuration.emailDomain
+        // one copy per mailbox, primary first; the ones that cannot take mail say why.
         let aliasDomain = EmailAddress.domain(of: alias.email) ?? ""
         var outcomes: [Outcome] = []
+        var deliverable: [Mailbox] = []
         for mailbox in mailboxes {
             guard let mailboxId = mailbox.id else { continue }
             if !mailbox.verified { outcomes.append(.done(.unverifiedMailbox)); continue }
-            if try store.alias(email: mailbox.email.lowercased()) != nil {
+            if context.mailboxIdsThatAreAliases.contains(mailboxId) {
                 try store.markMailboxUnverified(id: mailboxId)
                 await alertOwner(user, kind: "mailbox_is_alias", title: "Your mailbox \(mailbox.email) is an alias",
                                  body: "Your mailbox \(mailbox.email) is itself an alias, which would make mail loop. "
@@ -171,8 +167,18 @@ extension MailPipeline {
                 outcomes.append(.done(.mailboxDomainProblem))
                 continue
             }
-            let log = try store.insertEmailLog(EmailLog(userId: userId, aliasId: aliasId, contactId: contact.id,
-                                                        mailboxId: mailboxId, messageId: messageId, createdAt: Date()))
+            deliverable.append(mailbox)
+        }
+        guard !deliverable.isEmpty else { return outcomes }
+
+        let now = Date()
+        let (contact, logs) = try store.recordMessage(contact: senderContact, logs: deliverable.map { mailbox in
+            EmailLog(userId: userId, aliasId: aliasId, contactId: nil, mailboxId: mailbox.id, messageId: messageId, createdAt: now)
+        })
+        message.set("From", user.senderFormat.fromHeader(contactName: contact.name, contactEmail: contact.websiteEmail,
+                                                         reverseAlias: contact.replyEmail))
+        let verpDomain = EmailAddress.domain(of: contact.replyEmail) ?? configuration.emailDomain
+        for (mailbox, log) in zip(deliverable, logs) {
             guard let logId = log.id else { continue }
             var copy = message
             copy.set("X-Veil-Type", "Forward")

@@ -45,7 +45,7 @@ extension Store {
 
     /// The alias with this address (case-insensitive), trashed ones included.
     public func alias(email: String) throws -> Alias? {
-        try pool.read { db in try Alias.filter(Column("email") == email).fetchOne(db) }
+        try pool.unsafeRead { db in try db.decodedRow(Alias.selectByEmail, [email], Alias.init) }
     }
 
     /// The user's alias, or nil when it does not exist or belongs to someone else.
@@ -100,14 +100,8 @@ extension Store {
 
     /// All mailboxes an alias forwards to, primary first.
     public func mailboxes(ofAlias alias: Alias) throws -> [Mailbox] {
-        try pool.read { db in
-            let extras = try Mailbox.fetchAll(db, sql: """
-                SELECT m.* FROM mailboxes m JOIN alias_mailboxes am ON am.mailbox_id = m.id
-                WHERE am.alias_id = ? AND m.id != ? ORDER BY m.email
-                """, arguments: [alias.id, alias.mailboxId])
-            let primary = try Mailbox.fetchOne(db, key: alias.mailboxId)
-            return (primary.map { [$0] } ?? []) + extras
-        }
+        guard let aliasId = alias.id else { return [] }
+        return try pool.read { db in try Self.mailboxes(ofAlias: aliasId, primary: alias.mailboxId, db) }
     }
 }
 
@@ -141,18 +135,20 @@ extension Store {
 
     /// The contact whose reverse-alias is `address` (case-insensitive).
     public func contact(reverseAlias address: String) throws -> Contact? {
-        try pool.read { db in try Contact.filter(Column("reply_email") == address).fetchOne(db) }
+        try pool.unsafeRead { db in try db.decodedRow(Contact.selectByReplyEmail, [address], Contact.init) }
     }
 
     public func contact(aliasId: Int64, websiteEmail: String) throws -> Contact? {
-        try pool.read { db in
-            try Contact.filter(Column("alias_id") == aliasId && Column("website_email") == websiteEmail).fetchOne(db)
-        }
+        try pool.unsafeRead { db in try db.decodedRow(Contact.selectByAliasAndAddress, [aliasId, websiteEmail], Contact.init) }
     }
 
     @discardableResult
     public func insertEmailLog(_ log: EmailLog) throws -> EmailLog {
-        try inserted(log)
+        try pool.write { db in
+            var log = log
+            try log.insert(cached: db)
+            return log
+        }
     }
 
     /// The alias's logs, newest first.

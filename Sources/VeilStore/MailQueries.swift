@@ -43,48 +43,157 @@ extension Store {
         }
     }
 
+    /// What identifies a contact to find or create: a forwarded message's sender, or a To/Cc/
+    /// Reply-To address (spec/mail.md ).
+    public struct ContactRequest: Sendable {
+        public var alias: Alias
+        public var websiteEmail: String
+        public var name: String?
+        public var mailFrom: String?
+        public var isCc: Bool
+        public var invalidEmail: Bool
+        public var reverseAliasDomain: String
+        public var includeSender: Bool
+
+        public init(alias: Alias, websiteEmail: String, name: String?, mailFrom: String?, isCc: Bool = false,
+                    invalidEmail: Bool = false, reverseAliasDomain: String, includeSender: Bool) {
+            self.alias = alias
+            self.websiteEmail = websiteEmail
+            self.name = name
+            self.mailFrom = mailFrom
+            self.isCc = isCc
+            self.invalidEmail = invalidEmail
+            self.reverseAliasDomain = reverseAliasDomain
+            self.includeSender = includeSender
+        }
+
+        /// True when `existing` already says everything this request would write.
+        func isSatisfied(by existing: Contact) -> Bool {
+            (name == nil || name?.isEmpty == true || name == existing.name)
+                && (existing.mailFrom != nil || mailFrom == nil || mailFrom?.isEmpty == true)
+        }
+    }
+
     /// The contact of a forwarded message's sender (or of a To/Cc/Reply-To address), created when
     /// missing (spec/mail.md ): the name is updated when a different non-empty one arrives,
     /// `mail_from` filled when it was empty.
     public func upsertContact(alias: Alias, websiteEmail: String, name: String?, mailFrom: String?, isCc: Bool = false,
                               invalidEmail: Bool = false, reverseAliasDomain: String, includeSender: Bool,
                               now: Date = Date()) throws -> Contact {
+        let request = ContactRequest(alias: alias, websiteEmail: websiteEmail, name: name, mailFrom: mailFrom, isCc: isCc,
+                                     invalidEmail: invalidEmail, reverseAliasDomain: reverseAliasDomain,
+                                     includeSender: includeSender)
         guard let aliasId = alias.id else { throw StoreError.invalid("alias id missing") }
         // The usual case, a known sender with nothing new, needs no write transaction.
-        if let existing = try pool.read({ db in
-            try Contact.filter(Column("alias_id") == aliasId && Column("website_email") == websiteEmail).fetchOne(db)
-        }), name == nil || name?.isEmpty == true || name == existing.name,
-           existing.mailFrom != nil || mailFrom == nil || mailFrom?.isEmpty == true {
+        if let existing = try pool.unsafeRead({ db in
+            try db.decodedRow(Contact.selectByAliasAndAddress, [aliasId, websiteEmail], Contact.init)
+        }), request.isSatisfied(by: existing) {
             return existing
         }
-        return try pool.write { db in
-            if var existing = try Contact.filter(Column("alias_id") == aliasId && Column("website_email") == websiteEmail)
-                .fetchOne(db) {
-                var changed: [String] = []
-                if let name, !name.isEmpty, name != existing.name { existing.name = name; changed.append("name") }
-                if existing.mailFrom == nil, let mailFrom, !mailFrom.isEmpty { existing.mailFrom = mailFrom; changed.append("mail_from") }
-                if !changed.isEmpty { try existing.update(db, columns: changed) }
-                return existing
-            }
-            guard let reverseAlias = try ReverseAlias.unique(
-                senderAddress: websiteEmail, includeSender: includeSender, domain: reverseAliasDomain,
-                isTaken: { try Self.isAddressTaken($0, db) })
-            else { throw StoreError.conflict("could not generate a unique reverse-alias") }
-            var contact = Contact(userId: alias.userId, aliasId: aliasId, websiteEmail: websiteEmail, name: name,
-                                  replyEmail: reverseAlias, createdAt: now)
-            contact.mailFrom = mailFrom
-            contact.isCc = isCc
-            contact.invalidEmail = invalidEmail
-            do {
-                try contact.insert(db)
-            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
-                // Created meanwhile by another session: use that one.
-                if let existing = try Contact.filter(Column("alias_id") == aliasId && Column("website_email") == websiteEmail)
-                    .fetchOne(db) { return existing }
-                throw error
-            }
-            return contact
+        return try pool.write { db in try Self.upsertContact(request, now: now, db) }
+    }
+
+    static func upsertContact(_ request: ContactRequest, now: Date, _ db: Database) throws -> Contact {
+        guard let aliasId = request.alias.id else { throw StoreError.invalid("alias id missing") }
+        let lookup = { try db.decodedRow(Contact.selectByAliasAndAddress, [aliasId, request.websiteEmail], Contact.init) }
+        if var existing = try lookup() {
+            guard !request.isSatisfied(by: existing) else { return existing }
+            if let name = request.name, !name.isEmpty { existing.name = name }
+            if existing.mailFrom == nil, let mailFrom = request.mailFrom, !mailFrom.isEmpty { existing.mailFrom = mailFrom }
+            try db.cachedStatement(sql: "UPDATE contacts SET name = ?, mail_from = ? WHERE id = ?")
+                .execute(arguments: [existing.name, existing.mailFrom, existing.id])
+            return existing
         }
+        guard let reverseAlias = try ReverseAlias.unique(
+            senderAddress: request.websiteEmail, includeSender: request.includeSender, domain: request.reverseAliasDomain,
+            isTaken: { try Self.isAddressTaken($0, db) })
+        else { throw StoreError.conflict("could not generate a unique reverse-alias") }
+        var contact = Contact(userId: request.alias.userId, aliasId: aliasId, websiteEmail: request.websiteEmail,
+                              name: request.name, replyEmail: reverseAlias, createdAt: now)
+        contact.mailFrom = request.mailFrom
+        contact.isCc = request.isCc
+        contact.invalidEmail = request.invalidEmail
+        do {
+            try contact.insert(cached: db)
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            // Created meanwhile by another process: use that one.
+            if let existing = try lookup() { return existing }
+            throw error
+        }
+        return contact
+    }
+
+    /// What the forward phase reads about an alias before deciding (spec/mail.md §2), in one go.
+    public struct ForwardContext: Sendable {
+        public var user: User
+        /// Primary first, then the others by address.
+        public var mailboxes: [Mailbox]
+        /// Lower-cased addresses of those mailboxes and of their authorized senders.
+        public var ownAddresses: Set<String>
+        /// Mailboxes whose address is itself an alias.
+        public var mailboxIdsThatAreAliases: Set<Int64>
+        /// False for an alias on a custom domain that is not (or no longer) verified.
+        public var domainVerified: Bool
+        /// The sender is one of Veil's reverse-aliases.
+        public var senderIsReverseAlias: Bool
+        /// The sender's contact on this alias, when it exists already.
+        public var senderContact: Contact?
+    }
+
+    /// Everything `ForwardContext` holds, through cached statements and without a transaction:
+    /// each lookup stands alone, and the write that follows re-checks the contact.
+    public func forwardContext(alias: Alias, senderAddress: String) throws -> ForwardContext? {
+        guard let aliasId = alias.id else { return nil }
+        return try pool.unsafeRead { db -> ForwardContext? in
+            guard let user = try db.decodedRow(User.selectById, [alias.userId], User.init) else { return nil }
+            let mailboxes = try Self.mailboxes(ofAlias: aliasId, primary: alias.mailboxId, db)
+            var own = Set(mailboxes.map { $0.email.lowercased() })
+            var aliasMailboxes = Set<Int64>()
+            for mailbox in mailboxes {
+                guard let id = mailbox.id else { continue }
+                for email in try String.fetchAll(db.cachedStatement(
+                    sql: "SELECT email FROM authorized_addresses WHERE mailbox_id = ?"), arguments: [id]) {
+                    own.insert(email.lowercased())
+                }
+                if try db.cachedValue(Bool.self, "SELECT EXISTS (SELECT 1 FROM aliases WHERE email = ?)",
+                                      [mailbox.email.lowercased()]) == true {
+                    aliasMailboxes.insert(id)
+                }
+            }
+            var verified = true
+            if let domainId = alias.customDomainId {
+                verified = try db.cachedValue(Bool.self, "SELECT verified FROM custom_domains WHERE id = ?", [domainId]) ?? false
+            }
+            let sender = senderAddress.lowercased()
+            let isReverseAlias = sender.isEmpty ? false
+                : try db.cachedValue(Bool.self, "SELECT EXISTS (SELECT 1 FROM contacts WHERE reply_email = ?)", [sender]) ?? false
+            let contact = try db.decodedRow(Contact.selectByAliasAndAddress, [aliasId, senderAddress], Contact.init)
+            return ForwardContext(user: user, mailboxes: mailboxes, ownAddresses: own, mailboxIdsThatAreAliases: aliasMailboxes,
+                                  domainVerified: verified, senderIsReverseAlias: isReverseAlias, senderContact: contact)
+        }
+    }
+
+    /// The sender's contact (found, updated or created) and the message's email logs, in one write
+    /// transaction: each log gets the contact's id. Returns the contact and the logs with their ids.
+    public func recordMessage(contact request: ContactRequest, logs: [EmailLog], now: Date = Date()) throws
+        -> (contact: Contact, logs: [EmailLog])
+    {
+        try pool.write { db in
+            let contact = try Self.upsertContact(request, now: now, db)
+            var inserted: [EmailLog] = []
+            for var log in logs {
+                log.contactId = contact.id
+                try log.insert(cached: db)
+                inserted.append(log)
+            }
+            return (contact, inserted)
+        }
+    }
+
+    static func mailboxes(ofAlias aliasId: Int64, primary: Int64, _ db: Database) throws -> [Mailbox] {
+        let extras = try db.decodedRows(Mailbox.selectExtrasOfAlias, [aliasId, primary], Mailbox.init)
+        let primary = try db.decodedRow(Mailbox.selectById, [primary], Mailbox.init)
+        return (primary.map { [$0] } ?? []) + extras
     }
 
     public func customDomain(id: Int64) throws -> CustomDomain? {
@@ -99,11 +208,12 @@ extension Store {
     public func recipientLookup(_ address: String, domain: String) throws
         -> (alias: Alias?, contact: Contact?, isCustomDomain: Bool)
     {
-        try pool.read { db in
-            let alias = try Alias.filter(Column("email") == address).fetchOne(db)
-            let contact = alias == nil ? try Contact.filter(Column("reply_email") == address).fetchOne(db) : nil
-            let custom = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM custom_domains WHERE domain = ?)",
-                                           arguments: [domain]) ?? false
+        // Point lookups that need no common snapshot: no BEGIN/COMMIT around them.
+        try pool.unsafeRead { db in
+            let alias = try db.decodedRow(Alias.selectByEmail, [address], Alias.init)
+            let contact = alias == nil ? try db.decodedRow(Contact.selectByReplyEmail, [address], Contact.init) : nil
+            let custom = try db.cachedValue(Bool.self, "SELECT EXISTS (SELECT 1 FROM custom_domains WHERE domain = ?)",
+                                            [domain]) ?? false
             return (alias, contact, custom)
         }
     }

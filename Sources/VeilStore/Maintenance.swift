@@ -64,7 +64,8 @@ extension Store {
     }
 
     /// Deletes email logs (and their bounce records) and notifications older than the given
-    /// dates, a thousand rows per transaction so the daemons' writes slip in between.
+    /// dates, a thousand rows per transaction so the daemons' writes slip in between. Each batch
+    /// is a range of the `created_at` indexes (migration 0005), oldest first.
     /// Returns (logs, notifications) deleted.
     @discardableResult
     public func prune(emailLogsBefore: Date?, notificationsBefore: Date?, batch: Int = 1_000) throws -> (logs: Int, notifications: Int) {
@@ -74,7 +75,7 @@ extension Store {
             while true {
                 let deleted = try pool.write { db -> Int in
                     try db.execute(sql: """
-                        DELETE FROM email_logs WHERE id IN (SELECT id FROM email_logs WHERE created_at < ? ORDER BY id LIMIT ?)
+                        DELETE FROM email_logs WHERE id IN (SELECT id FROM email_logs WHERE created_at < ? ORDER BY created_at LIMIT ?)
                         """, arguments: [cutoff, batch])
                     return db.changesCount
                 }
@@ -86,7 +87,7 @@ extension Store {
             while true {
                 let deleted = try pool.write { db -> Int in
                     try db.execute(sql: """
-                        DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE created_at < ? ORDER BY id LIMIT ?)
+                        DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE created_at < ? ORDER BY created_at LIMIT ?)
                         """, arguments: [cutoff, batch])
                     return db.changesCount
                 }

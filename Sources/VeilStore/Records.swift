@@ -104,6 +104,23 @@ struct ColumnReader {
         return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
 
+    mutating func optionalData(_ name: String) -> Data? {
+        guard let (statement, index) = next(name) else { return row[name] }
+        guard sqlite3_column_type(statement, index) != SQLITE_NULL else { return nil }
+        let count = Int(sqlite3_column_bytes(statement, index))
+        guard count > 0, let bytes = sqlite3_column_blob(statement, index) else { return Data() }
+        return Data(bytes: bytes, count: count)
+    }
+
+    /// A setting stored as its raw value; the schema's CHECK constraints keep other values out.
+    mutating func setting<Setting: RawRepresentable>(_ name: String) throws -> Setting where Setting.RawValue == String {
+        let raw = string(name)
+        guard let value = Setting(rawValue: raw) else {
+            throw DatabaseError(resultCode: .SQLITE_MISMATCH, message: "\(name) holds an unknown value \(raw)")
+        }
+        return value
+    }
+
     mutating func date(_ name: String) -> Date? {
         optionalInt64(name).map { Date(timeIntervalSince1970: TimeInterval($0)) }
     }
@@ -123,16 +140,6 @@ extension Database {
         while try cursor.next() != nil {
             try body(statement.sqliteStatement)
         }
-    }
-}
-
-extension Row {
-    fileprivate func date(_ column: String) -> Date? {
-        (self[column] as Int64?).map { Date(timeIntervalSince1970: TimeInterval($0)) }
-    }
-
-    fileprivate func requiredDate(_ column: String) -> Date {
-        Date(timeIntervalSince1970: TimeInterval(self[column] as Int64? ?? 0))
     }
 }
 
@@ -240,56 +247,76 @@ extension Contact {
 }
 
 extension User {
-    /// Every column `init(row:)` reads: hot queries name them so the picture blob stays on disk.
-    static let selection = """
-        id, email, name, password_hash, activated, disabled, is_premium, trial_end, old_free_limit, cannot_create_contacts,
-        fido_enabled, delete_on, default_mailbox_id, default_custom_domain_id, alias_generator, notification,
-        random_alias_default_domain, sender_format, random_alias_suffix, include_sender_in_reverse_alias, block_behaviour,
-        include_website_in_one_click_alias, created_at
-        """
-    static let selectById = "SELECT \(selection) FROM users WHERE id = ?"
+    /// Every column `init(_:)` reads, in order: hot queries name them so the picture blob stays on disk.
+    static let columns = ["id", "email", "name", "password_hash", "activated", "disabled", "is_premium", "trial_end",
+                          "old_free_limit", "cannot_create_contacts", "fido_enabled", "delete_on", "default_mailbox_id",
+                          "default_custom_domain_id", "alias_generator", "notification", "random_alias_default_domain",
+                          "sender_format", "random_alias_suffix", "include_sender_in_reverse_alias", "block_behaviour",
+                          "include_website_in_one_click_alias", "created_at"]
+    static let selectById = "SELECT \(columns.joined(separator: ", ")) FROM users WHERE id = ?"
 
     public init(row: Row) throws {
-        self.init(email: row["email"], name: row["name"], passwordHash: row["password_hash"], activated: row["activated"],
-                  isPremium: row["is_premium"], trialEnd: row.date("trial_end"), createdAt: row.requiredDate("created_at"))
-        id = row["id"]
-        disabled = row["disabled"]
-        oldFreeLimit = row["old_free_limit"]
-        cannotCreateContacts = row["cannot_create_contacts"]
-        fidoEnabled = row["fido_enabled"]
-        deleteOn = row.date("delete_on")
-        defaultMailboxId = row["default_mailbox_id"]
-        defaultCustomDomainId = row["default_custom_domain_id"]
-        aliasGenerator = try row.setting("alias_generator")
-        notification = row["notification"]
-        randomAliasDefaultDomain = row["random_alias_default_domain"]
-        senderFormat = try row.setting("sender_format")
-        randomAliasSuffix = try row.setting("random_alias_suffix")
-        includeSenderInReverseAlias = row["include_sender_in_reverse_alias"]
-        blockBehaviour = try row.setting("block_behaviour")
-        includeWebsiteInOneClickAlias = row["include_website_in_one_click_alias"]
+        var read = ColumnReader(row)
+        try self.init(&read)
+    }
+
+    init(_ read: inout ColumnReader) throws {
+        let id = read.optionalInt64("id")
+        let email = read.string("email"), name = read.optionalString("name"), passwordHash = read.optionalString("password_hash")
+        let activated = read.bool("activated"), disabled = read.bool("disabled"), isPremium = read.bool("is_premium")
+        let trialEnd = read.date("trial_end")
+        let oldFreeLimit = read.bool("old_free_limit"), cannotCreateContacts = read.bool("cannot_create_contacts")
+        let fidoEnabled = read.bool("fido_enabled"), deleteOn = read.date("delete_on")
+        let defaultMailboxId = read.optionalInt64("default_mailbox_id")
+        let defaultCustomDomainId = read.optionalInt64("default_custom_domain_id")
+        let aliasGenerator: AliasGenerator = try read.setting("alias_generator")
+        let notification = read.bool("notification")
+        let randomAliasDefaultDomain = read.optionalString("random_alias_default_domain")
+        let senderFormat: SenderFormat = try read.setting("sender_format")
+        let randomAliasSuffix: RandomAliasSuffix = try read.setting("random_alias_suffix")
+        let includeSenderInReverseAlias = read.bool("include_sender_in_reverse_alias")
+        let blockBehaviour: BlockBehaviour = try read.setting("block_behaviour")
+        let includeWebsiteInOneClickAlias = read.bool("include_website_in_one_click_alias")
+        self.init(email: email, name: name, passwordHash: passwordHash, activated: activated, isPremium: isPremium,
+                  trialEnd: trialEnd, createdAt: read.requiredDate("created_at"))
+        self.id = id
+        self.disabled = disabled
+        self.oldFreeLimit = oldFreeLimit
+        self.cannotCreateContacts = cannotCreateContacts
+        self.fidoEnabled = fidoEnabled
+        self.deleteOn = deleteOn
+        self.defaultMailboxId = defaultMailboxId
+        self.defaultCustomDomainId = defaultCustomDomainId
+        self.aliasGenerator = aliasGenerator
+        self.notification = notification
+        self.randomAliasDefaultDomain = randomAliasDefaultDomain
+        self.senderFormat = senderFormat
+        self.randomAliasSuffix = randomAliasSuffix
+        self.includeSenderInReverseAlias = includeSenderInReverseAlias
+        self.blockBehaviour = blockBehaviour
+        self.includeWebsiteInOneClickAlias = includeWebsiteInOneClickAlias
     }
 }
 
 extension ApiKey {
-    public init(row: Row) throws {
-        self.init(userId: row["user_id"], name: row["name"], keyHash: row["key_hash"], derivationSalt: row["derivation_salt"],
-                  createdAt: row.requiredDate("created_at"))
-        id = row["id"]
-        lastUsed = row.date("last_used")
-        times = row["times"]
-        sudoUntil = row.date("sudo_until")
-    }
-}
+    static let columns = ["id", "user_id", "name", "key_hash", "derivation_salt", "last_used", "times", "sudo_until", "created_at"]
+    static let selectByHash = "SELECT \(columns.joined(separator: ", ")) FROM api_keys WHERE key_hash = ?"
 
-extension Row {
-    /// A setting stored as its raw value; the schema's CHECK constraints keep other values out.
-    fileprivate func setting<Setting: RawRepresentable>(_ column: String) throws -> Setting where Setting.RawValue == String {
-        let raw: String = self[column]
-        guard let value = Setting(rawValue: raw) else {
-            throw DatabaseError(resultCode: .SQLITE_MISMATCH, message: "\(column) holds an unknown value \(raw)")
-        }
-        return value
+    public init(row: Row) throws {
+        var read = ColumnReader(row)
+        self.init(&read)
+    }
+
+    init(_ read: inout ColumnReader) {
+        let id = read.optionalInt64("id")
+        let userId = read.int64("user_id"), name = read.string("name"), keyHash = read.string("key_hash")
+        let salt = read.optionalData("derivation_salt")
+        let lastUsed = read.date("last_used"), times = read.int("times"), sudoUntil = read.date("sudo_until")
+        self.init(userId: userId, name: name, keyHash: keyHash, derivationSalt: salt, createdAt: read.requiredDate("created_at"))
+        self.id = id
+        self.lastUsed = lastUsed
+        self.times = times
+        self.sudoUntil = sudoUntil
     }
 }
 
@@ -318,8 +345,76 @@ extension Database {
         try Value.fetchOne(cachedStatement(sql: sql), arguments: arguments)
     }
 
+    /// The rows of cached `sql` decoded by position from column 0 (the record's `columns`, in order).
+    func decodedRows<Record>(_ sql: String, _ arguments: StatementArguments = [],
+                             _ decode: (inout ColumnReader) throws -> Record) throws -> [Record] {
+        var records: [Record] = []
+        try forEachStatementRow(sql, arguments) { statement in
+            var read = ColumnReader(statement: statement, offset: 0)
+            records.append(try decode(&read))
+        }
+        return records
+    }
+
+    /// The first row of cached `sql` decoded by position; the query selects at most one row.
+    func decodedRow<Record>(_ sql: String, _ arguments: StatementArguments = [],
+                            _ decode: (inout ColumnReader) throws -> Record) throws -> Record? {
+        try decodedRows(sql, arguments, decode).first
+    }
+
+
     /// `?, ?, …` for an IN list of `count` values (at least one, so the SQL stays valid).
     static func placeholders(_ count: Int) -> String {
         Array(repeating: "?", count: max(count, 1)).joined(separator: ",")
+    }
+}
+
+// MARK: - Hot statements of the mail path, decoded by position
+
+extension Alias {
+    static let selectByEmail = "SELECT \(columns.joined(separator: ", ")) FROM aliases WHERE email = ?"
+}
+
+extension Mailbox {
+    static let selectById = "SELECT \(columns.joined(separator: ", ")) FROM mailboxes WHERE id = ?"
+    /// An alias's mailboxes other than its primary one, by address.
+    static let selectExtrasOfAlias = """
+        SELECT \(columnList(columns, table: "m")) FROM mailboxes m JOIN alias_mailboxes am ON am.mailbox_id = m.id
+        WHERE am.alias_id = ? AND m.id != ? ORDER BY m.email
+        """
+}
+
+extension Contact {
+    static let selectByReplyEmail = "SELECT \(columns.joined(separator: ", ")) FROM contacts WHERE reply_email = ?"
+    static let selectByAliasAndAddress =
+        "SELECT \(columns.joined(separator: ", ")) FROM contacts WHERE alias_id = ? AND website_email = ?"
+    private static let insertSQL = """
+        INSERT INTO contacts (\(columns.dropFirst().joined(separator: ", ")))
+        VALUES (\(Database.placeholders(columns.count - 1)))
+        """
+
+    /// Inserts through a cached statement (GRDB's `insert` encodes through Codable and builds its
+    /// statement per call) and sets `id`.
+    mutating func insert(cached db: Database) throws {
+        try db.cachedStatement(sql: Self.insertSQL).execute(arguments: [
+            userId, aliasId, websiteEmail, name, replyEmail, createdAt.unixSeconds, mailFrom, blockForward, isCc,
+            invalidEmail, lastEmailSentAt?.unixSeconds,
+        ])
+        id = db.lastInsertedRowID
+    }
+}
+
+extension EmailLog {
+    private static let insertSQL = """
+        INSERT INTO email_logs (\(columns.dropFirst().joined(separator: ", ")))
+        VALUES (\(Database.placeholders(columns.count - 1)))
+        """
+
+    mutating func insert(cached db: Database) throws {
+        try db.cachedStatement(sql: Self.insertSQL).execute(arguments: [
+            userId, aliasId, contactId, mailboxId, isReply, blocked, messageId, createdAt.unixSeconds, bouncedMailboxId,
+            bounced, autoReplied, isSpam, bounceReason, veilMessageId,
+        ])
+        id = db.lastInsertedRowID
     }
 }

@@ -32,7 +32,7 @@ extension Store {
     }
 
     public func user(id: Int64) throws -> User? {
-        try pool.read { db in try User.fetchOne(db, key: id) }
+        try pool.unsafeRead { db in try db.decodedRow(User.selectById, [id], User.init) }
     }
 
     public func user(email: String) throws -> User? {
@@ -108,8 +108,8 @@ extension Store {
         let digest = ApiKeyRule.hash(apiKey)
         // Two point lookups that need no snapshot between them: no BEGIN/COMMIT around them.
         guard let (user, found) = try pool.unsafeRead({ db -> (User, ApiKey)? in
-            guard let key = try db.cachedOne(ApiKey.self, "SELECT * FROM api_keys WHERE key_hash = ?", [digest]),
-                  let user = try db.cachedOne(User.self, User.selectById, [key.userId])
+            guard let key = try db.decodedRow(ApiKey.selectByHash, [digest], ApiKey.init),
+                  let user = try db.decodedRow(User.selectById, [key.userId], User.init)
             else { return nil }
             return (user, key)
         }), let keyId = found.id else { return nil }

@@ -34,12 +34,17 @@ import VeilCore
             ("SELECT * FROM contacts WHERE reply_email = 'a@b.c'", "contacts"),
             ("SELECT * FROM contacts WHERE alias_id = 1 AND website_email = 'a@b.c'", "contacts"),
             ("SELECT * FROM email_logs WHERE alias_id = 1 ORDER BY created_at DESC", "email_logs"),
+            // Retention's batches (Store.prune).
+            ("SELECT id FROM email_logs WHERE created_at < 5 ORDER BY created_at LIMIT 1000", "email_logs_created"),
+            ("SELECT id FROM notifications WHERE created_at < 5 ORDER BY created_at LIMIT 1000", "notifications_created"),
         ]
         for (sql, table) in plans {
             let plan = try store.pool.read { db in
                 try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }.joined(separator: "; ")
             }
             #expect(plan.contains("USING") && plan.contains("INDEX"), "\(table) lookup scans: \(plan)")
+            #expect(!plan.contains("TEMP B-TREE"), "\(table) lookup sorts: \(plan)")
+            if table.hasSuffix("_created") { #expect(plan.contains(table), "expected \(table): \(plan)") }
         }
     }
 
