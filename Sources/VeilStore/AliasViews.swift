@@ -114,52 +114,13 @@ extension Store {
     }
 
     public func aliasView(id: Int64, userId: Int64) throws -> AliasView? {
-        try pool.read { db in
-            guard let alias = try Alias.filter(Column("id") == id && Column("user_id") == userId).fetchOne(db) else {
-                return nil
-            }
-            return try Self.view(of: alias, db)
+        try pool.unsafeRead { db in
+            try Self.joinedViews(db, Self.viewSelection + " WHERE a.id = ? AND a.user_id = ?", [id, userId]).first
         }
     }
 
     public func aliasExists(id: Int64) throws -> Bool {
         try pool.read { db in try Alias.exists(db, key: id) }
-    }
-
-    /// Views of many aliases in a constant number of queries (one per related table), so a page
-    /// costs the same whatever its content.
-    static func views(of aliases: [Alias], _ db: Database) throws -> [AliasView] {
-        guard !aliases.isEmpty else { return [] }
-        let aliasIds = aliases.compactMap(\.id)
-        let extras = try db.cachedRows("""
-            SELECT am.alias_id AS owner, m.* FROM alias_mailboxes am JOIN mailboxes m ON m.id = am.mailbox_id
-            WHERE am.alias_id IN (\(Database.placeholders(aliasIds.count))) AND m.verified = 1 ORDER BY m.email
-            """, StatementArguments(aliasIds))
-        var extrasByAlias: [Int64: [Mailbox]] = [:]
-        for row in extras { extrasByAlias[row["owner"], default: []].append(try Mailbox(row: row)) }
-        let primaryIds = Array(Set(aliases.map(\.mailboxId)))
-        let primaries = try db.cachedAll(Mailbox.self, "SELECT * FROM mailboxes WHERE id IN (\(Database.placeholders(primaryIds.count)))",
-                                         StatementArguments(primaryIds))
-            .reduce(into: [Int64: Mailbox]()) { found, mailbox in found[mailbox.id ?? 0] = mailbox }
-        let logIds = aliases.compactMap(\.latestEmailLogId)
-        let logs = logIds.isEmpty ? [:] : try db.cachedAll(EmailLog.self,
-            "SELECT * FROM email_logs WHERE id IN (\(Database.placeholders(logIds.count)))", StatementArguments(logIds))
-            .reduce(into: [Int64: EmailLog]()) { found, log in found[log.id ?? 0] = log }
-        let contactIds = Array(Set(logs.values.compactMap(\.contactId)))
-        let contacts = contactIds.isEmpty ? [:] : try db.cachedAll(Contact.self,
-            "SELECT * FROM contacts WHERE id IN (\(Database.placeholders(contactIds.count)))", StatementArguments(contactIds))
-            .reduce(into: [Int64: Contact]()) { found, contact in found[contact.id ?? 0] = contact }
-        return aliases.map { alias in
-            let primary = primaries[alias.mailboxId]
-            let others = (extrasByAlias[alias.id ?? 0] ?? []).filter { $0.id != alias.mailboxId }
-            let log = alias.latestEmailLogId.flatMap { logs[$0] }
-            return AliasView(alias: alias, mailboxes: (primary.map { [$0] } ?? []) + others,
-                             latestLog: log, latestContact: log?.contactId.flatMap { contacts[$0] })
-        }
-    }
-
-    static func view(of alias: Alias, _ db: Database) throws -> AliasView {
-        try views(of: [alias], db)[0]
     }
 
     /// Applies `change` to the user's alias; false when it is not theirs.

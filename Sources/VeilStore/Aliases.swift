@@ -5,15 +5,15 @@ import VeilCore
 extension Store {
     /// True when `email` is an alias, a reverse-alias, or a deleted address (which can never be reused).
     public func isAddressTaken(_ email: String) throws -> Bool {
-        try pool.read { db in try Self.isAddressTaken(email, db) }
+        try pool.unsafeRead { db in try Self.isAddressTaken(email, db) }
     }
 
     static func isAddressTaken(_ email: String, _ db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: """
+        try db.cachedValue(Bool.self, """
             SELECT EXISTS (SELECT 1 FROM aliases WHERE email = ?1)
                 OR EXISTS (SELECT 1 FROM contacts WHERE reply_email = ?1)
                 OR EXISTS (SELECT 1 FROM deleted_aliases WHERE email = ?1)
-            """, arguments: [email]) ?? false
+            """, [email]) ?? false
     }
 
     /// Inserts an alias with its primary mailbox and any extra ones, refusing addresses that exist
@@ -24,14 +24,14 @@ extension Store {
         guard let primary = mailboxIds.first else { throw StoreError.invalid("an alias needs a mailbox") }
         return try pool.write { db in
             if try Self.isAddressTaken(email, db) { throw StoreError.conflict("alias \(email) already exists") }
-            let owned = try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM mailboxes WHERE user_id = ? AND id IN (\(mailboxIds.map { _ in "?" }.joined(separator: ",")))
-                """, arguments: StatementArguments([userId] + mailboxIds)) ?? 0
+            let owned = try db.cachedValue(Int.self, """
+                SELECT count(*) FROM mailboxes WHERE user_id = ? AND id IN (\(Database.placeholders(mailboxIds.count)))
+                """, StatementArguments([userId] + mailboxIds)) ?? 0
             guard owned == Set(mailboxIds).count else { throw StoreError.invalid("mailbox not owned by user") }
             var alias = Alias(userId: userId, email: email, mailboxId: primary, customDomainId: customDomainId,
                               name: name, note: note, createdAt: now)
             do {
-                try alias.insert(db)
+                try alias.insert(cached: db)
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
                 throw StoreError.conflict("alias \(email) already exists")
             }
@@ -50,9 +50,7 @@ extension Store {
 
     /// The user's alias, or nil when it does not exist or belongs to someone else.
     public func alias(id: Int64, userId: Int64) throws -> Alias? {
-        try pool.read { db in
-            try Alias.filter(Column("id") == id && Column("user_id") == userId).fetchOne(db)
-        }
+        try pool.unsafeRead { db in try db.decodedRow(Alias.selectByIdAndUser, [id, userId], Alias.init) }
     }
 
     /// Non-trashed aliases of the user, the number the quota counts.

@@ -373,6 +373,26 @@ extension Database {
 
 extension Alias {
     static let selectByEmail = "SELECT \(columns.joined(separator: ", ")) FROM aliases WHERE email = ?"
+    static let selectByIdAndUser = "SELECT \(columns.joined(separator: ", ")) FROM aliases WHERE id = ? AND user_id = ?"
+    /// Everything but the id and the counters the email-log triggers keep.
+    private static let insertedColumns = ["user_id", "email", "mailbox_id", "custom_domain_id", "name", "note", "created_at",
+                                          "enabled", "pinned", "disable_pgp", "automatic_creation", "cannot_be_disabled",
+                                          "trashed_at", "last_activity_at"]
+    private static let insertSQL = """
+        INSERT INTO aliases (\(insertedColumns.joined(separator: ", "))) VALUES (\(Database.placeholders(insertedColumns.count)))
+        """
+
+    /// Inserts through a cached statement and sets `id`. `last_activity_at` is written here so
+    /// the insert trigger that would otherwise fill it has nothing to do.
+    mutating func insert(cached db: Database) throws {
+        if lastActivityAt == nil { lastActivityAt = Date(timeIntervalSince1970: TimeInterval(createdAt.unixSeconds)) }
+        try db.cachedStatement(sql: Self.insertSQL).execute(arguments: [
+            userId, email, mailboxId, customDomainId, name, note, createdAt.unixSeconds, enabled, pinned, disablePgp,
+            automaticCreation, cannotBeDisabled, trashedAt?.unixSeconds, lastActivityAt?.unixSeconds,
+        ])
+        id = db.lastInsertedRowID
+        createdAt = Date(timeIntervalSince1970: TimeInterval(createdAt.unixSeconds))  // as stored: whole seconds
+    }
 }
 
 extension Mailbox {
@@ -401,6 +421,7 @@ extension Contact {
             invalidEmail, lastEmailSentAt?.unixSeconds,
         ])
         id = db.lastInsertedRowID
+        createdAt = Date(timeIntervalSince1970: TimeInterval(createdAt.unixSeconds))  // as stored: whole seconds
     }
 }
 
@@ -416,5 +437,6 @@ extension EmailLog {
             bounced, autoReplied, isSpam, bounceReason, veilMessageId,
         ])
         id = db.lastInsertedRowID
+        createdAt = Date(timeIntervalSince1970: TimeInterval(createdAt.unixSeconds))  // as stored: whole seconds
     }
 }

@@ -243,6 +243,83 @@ import VeilCore
         #expect(page[0].latestContact?.name == "Ç" && page[0].latestLog?.messageId == "<m@x>")
         #expect(page[1].latestLog == nil && page[1].latestContact == nil && page[1].alias.note == "note, with \"quotes\"")
     }
+
+    @Test func usersAndKeysReadByPositionEqualTheRowsReadByName() throws {
+        let store = try TestDatabase().open()
+        let owner = try userWithMailbox(store)
+        try store.pool.write { db in
+            try db.execute(sql: """
+                UPDATE users SET name = 'Zoë', trial_end = 77, delete_on = 88, alias_generator = 'uuid', sender_format = 'NAME_ONLY',
+                    random_alias_suffix = 'random_string', block_behaviour = 'return_5xx', notification = 0,
+                    include_sender_in_reverse_alias = 1, random_alias_default_domain = 'veil.test', profile_picture = x'00ff'
+                WHERE id = ?
+                """, arguments: [owner.userId])
+        }
+        let key = try store.createApiKey(userId: owner.userId, name: "phone")
+        let positional = try #require(try store.authenticate(apiKey: key))
+        let byName = try store.pool.read { db in (try User.fetchOne(db, key: owner.userId), try ApiKey.fetchOne(db, key: positional.key.id)) }
+        #expect(positional.user == byName.0)
+        #expect(try store.user(id: owner.userId) == byName.0)
+        #expect(positional.user.senderFormat == .nameOnly && positional.user.blockBehaviour == .return5xx && positional.user.name == "Zoë")
+        var expectedKey = try #require(byName.1)
+        expectedKey.times += 1
+        expectedKey.lastUsed = positional.key.lastUsed
+        #expect(positional.key == expectedKey)
+    }
+
+    @Test func forwardContextGathersWhatTheForwardPhaseDecidesOn() throws {
+        let store = try TestDatabase().open()
+        let owner = try userWithMailbox(store)
+        let second = try store.pool.write { db -> Int64 in
+            try db.execute(sql: "INSERT INTO mailboxes (user_id, email, verified, created_at) VALUES (?, 'loop@veil.test', 1, 5)",
+                           arguments: [owner.userId])
+            return db.lastInsertedRowID
+        }
+        try store.addAuthorizedAddress(userId: owner.userId, mailboxId: owner.mailboxId, email: "Work@Example.org")
+        let alias = try store.createAlias(userId: owner.userId, email: "shop@veil.test", mailboxIds: [owner.mailboxId, second])
+        _ = try store.createAlias(userId: owner.userId, email: "loop@veil.test", mailboxIds: [owner.mailboxId])
+        let known = try store.upsertContact(alias: alias, websiteEmail: "known@example.com", name: "Known", mailFrom: nil,
+                                            reverseAliasDomain: "veil.test", includeSender: false)
+
+        let context = try #require(try store.forwardContext(alias: alias, senderAddress: "known@example.com"))
+        #expect(context.user.id == owner.userId)
+        #expect(context.mailboxes.map(\.id) == [owner.mailboxId, second])
+        #expect(context.ownAddresses == ["me@example.com", "loop@veil.test", "work@example.org"])
+        #expect(context.mailboxIdsThatAreAliases == [second])
+        #expect(context.domainVerified && !context.senderIsReverseAlias)
+        #expect(context.senderContact == known)
+
+        let fromReverse = try #require(try store.forwardContext(alias: alias, senderAddress: known.replyEmail.uppercased()))
+        #expect(fromReverse.senderIsReverseAlias && fromReverse.senderContact == nil)
+    }
+
+    @Test func recordMessageWritesTheContactAndTheLogsTogether() throws {
+        let store = try TestDatabase().open()
+        let owner = try userWithMailbox(store)
+        let alias = try store.createAlias(userId: owner.userId, email: "shop@veil.test", mailboxIds: [owner.mailboxId],
+                                          now: Date(timeIntervalSince1970: 500))
+        let aliasId = try #require(alias.id)
+        func request(name: String?) -> Store.ContactRequest {
+            Store.ContactRequest(alias: alias, websiteEmail: "New@Example.com", name: name, mailFrom: "bounce@example.com",
+                                 reverseAliasDomain: "veil.test", includeSender: false)
+        }
+        let log = EmailLog(userId: owner.userId, aliasId: aliasId, contactId: nil, mailboxId: owner.mailboxId,
+                           messageId: "<1@x>", createdAt: Date(timeIntervalSince1970: 1000))
+        let first = try store.recordMessage(contact: request(name: "First"), logs: [log, log])
+        #expect(first.contact.id != nil && first.contact.name == "First" && first.contact.mailFrom == "bounce@example.com")
+        #expect(first.contact.replyEmail.hasSuffix("@veil.test"))
+        #expect(first.logs.count == 2 && Set(first.logs.compactMap(\.id)).count == 2)
+        #expect(first.logs.allSatisfy { $0.contactId == first.contact.id })
+        for stored in first.logs { #expect(try store.emailLog(id: try #require(stored.id)) == stored) }
+
+        // The same sender again: same contact, new name kept, counters follow.
+        let again = try store.recordMessage(contact: request(name: "Renamed"), logs: [log])
+        #expect(again.contact.id == first.contact.id && again.contact.replyEmail == first.contact.replyEmail)
+        #expect(try store.contact(aliasId: aliasId, websiteEmail: "new@example.com")?.name == "Renamed")
+        let counted = try #require(try store.alias(id: aliasId, userId: owner.userId))
+        #expect(counted.nbForward == 3 && counted.latestEmailLogId == again.logs.first?.id)
+        #expect(counted.lastActivityAt == Date(timeIntervalSince1970: 1000))
+    }
 }
 
 @Suite struct OneTimeCodeStoreTests {
