@@ -15,6 +15,7 @@ let package = Package(
         // For the separate Benchmarks/ package.
         .library(name: "VeilCore", targets: ["VeilCore"]),
         .library(name: "VeilStore", targets: ["VeilStore"]),
+        .library(name: "VeilMail", targets: ["VeilMail"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),

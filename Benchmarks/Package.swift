@@ -17,6 +17,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "VeilCore", package: "veil"),
                 .product(name: "VeilStore", package: "veil"),
+                .product(name: "VeilMail", package: "veil"),
             ],
             path: "Benchmarks/CoreRules",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -1,6 +1,7 @@
 import Benchmark
 import Foundation
 import VeilCore
+import VeilMail
 import VeilStore
 
 let benchmarks: @Sendable () -> Void = {
@@ -24,6 +25,25 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("SenderFormat.fromHeader (unicode name)") { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(SenderFormat.at.fromHeader(contactName: "Nhơn Nguyễn", contactEmail: "abc@example.com", reverseAlias: "rev@veil.test"))
+        }
+    }
+
+    // The DKIM signature every forwarded copy gets (spec/mail.md ): header + body hashes and
+    // one private-key operation, on a 4 KiB message.
+    let body = String(repeating: "Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n", count: 70)
+    let text = "From: a@example.com\r\nTo: b@veil.test\r\nSubject: hello\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+        + "Message-ID: <1@example.com>\r\n\r\n" + body
+    guard let message = try? Message(parsing: Array(text.utf8)), let pem = try? DKIMSigner.generateRSAKeyPEM(),
+          let rsa = try? DKIMSigner(domain: "veil.test", selector: "veil", rsaPEM: pem)
+    else { fatalError("cannot set up the DKIM benchmark") }
+    let ed25519 = DKIMSigner(domain: "veil.test", selector: "veil-ed25519", key: .ed25519(.init()))
+    for (name, signer) in [("rsa-sha256, 2048-bit", rsa), ("ed25519-sha256", ed25519)] {
+        Benchmark("DKIMSigner.sign 4 KiB (\(name))") { benchmark in
+            for _ in benchmark.scaledIterations {
+                var copy = message
+                try? signer.sign(&copy)
+                blackHole(copy)
+            }
         }
     }
 
