@@ -195,7 +195,9 @@ struct AliasCreationRoutes {
 
         let (domain, customDomainId) = try services.defaultRandomDomain(for: user, userId: userId)
         for _ in 0..<RandomAliasGenerator.maxAttempts {
-            guard let email = try RandomAliasGenerator.address(scheme, domain: domain, isTaken: store.isAddressTaken) else { break }
+            // No separate "is it taken?" read: the insert checks inside its transaction and a
+            // taken address comes back as a conflict, which draws another one.
+            guard let email = RandomAliasGenerator.address(scheme, domain: domain, isTaken: { _ in false }) else { break }
             do {
                 let alias = try await offloaded { [store] in
                     try store.createAlias(userId: userId, email: email, mailboxIds: [mailboxId], customDomainId: customDomainId, note: note)

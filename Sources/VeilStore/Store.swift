@@ -25,8 +25,17 @@ public final class Store: Sendable {
     /// Writes what is only gathered in memory (API key uses). Called on shutdown.
     deinit { try? flushKeyUsage() }
 
+    /// The connection `checkpoint()` uses; nil when commits checkpoint as SQLite does by default.
+    private let checkpointer: DatabaseQueue?
+
     /// Opens (creating when missing) the database at `path`. Does not migrate: call `migrate()`.
-    public init(path: String, busyTimeout: TimeInterval = 10) throws {
+    ///
+    /// With `checkpointsInBackground`, commits never copy the WAL back into the database file
+    /// (`wal_autocheckpoint = 0`): by default the commit that crosses 1,000 WAL pages does it,
+    /// fsync included, while every other writer of the process waits behind it, which made the
+    /// slowest alias creations of a burst wait tens of milliseconds. The daemons call
+    /// `checkpoint()` from a service instead.
+    public init(path: String, busyTimeout: TimeInterval = 10, checkpointsInBackground: Bool = false) throws {
         self.path = path
         var configuration = Configuration()
         // SQLite's own timeout handler, plus a count of the waits for `veil_db_busy_retries_total`.
@@ -45,15 +54,38 @@ public final class Store: Sendable {
         configuration.prepareDatabase { db in
             // WAL + NORMAL is durable across process crashes; only an OS crash can lose the last commits.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            if checkpointsInBackground { try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
         }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             pool = try DatabasePool(path: path, configuration: configuration)
+            if checkpointsInBackground {
+                var own = Configuration()
+                own.label = "veil-checkpoint"
+                // Another process checkpointing at the same moment: skip this round rather than wait.
+                own.busyMode = .immediateError
+                checkpointer = try DatabaseQueue(path: path, configuration: own)
+            } else {
+                checkpointer = nil
+            }
         } catch let error as DatabaseError {
             throw OpenError.cannotOpen(path: path, reason: error.message ?? "\(error.resultCode)")
         } catch {
             throw OpenError.cannotOpen(path: path, reason: (error as NSError).localizedDescription)
+        }
+    }
+
+    /// Copies committed WAL pages into the database file from a connection of its own. PASSIVE:
+    /// it neither waits for nor blocks this process's writer or the readers; SQLite starts the WAL
+    /// over at the next write once everything is copied. Returns the WAL's frames and how many of
+    /// them are in the database file; (0, 0) without background checkpoints.
+    @discardableResult
+    public func checkpoint() throws -> (walFrames: Int, checkpointed: Int) {
+        guard let checkpointer else { return (0, 0) }
+        return try checkpointer.inDatabase { db in
+            guard let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") else { return (0, 0) }
+            return (walFrames: row[1], checkpointed: row[2])
         }
     }
 

@@ -38,7 +38,7 @@ struct APIRuntime {
     init(global: GlobalOptions, options: APIOptions, relay relayOptions: RelayOptions,
          environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         settings = try global.settings(environment: environment)
-        store = try openStore(settings)
+        store = try openStore(settings, daemon: true)
         host = options.host ?? environment["VEIL_API_HOST"] ?? "127.0.0.1"
         let portText = options.port.map(String.init) ?? environment["VEIL_API_PORT"] ?? "8080"
         guard let port = Int(portText), (0...65_535).contains(port) else { throw CLIError("invalid port: \(portText)") }
@@ -110,7 +110,9 @@ struct API: AsyncParsableCommand {
         let logger = makeLogger("veil.api")
         let pruning = RetentionService(store: runtime.store, policy: try retention.policy(), logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: runtime.lifecycleServices(logger: logger) + [pruning, ReloadService(tls: nil, logger: logger)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: runtime.lifecycleServices(logger: logger) + [pruning, ReloadService(tls: nil, logger: logger),
+                                                                     CheckpointService(store: runtime.store, logger: logger)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         try? runtime.store.flushKeyUsage()
     }
@@ -148,7 +150,8 @@ struct Serve: AsyncParsableCommand {
         logger.info("veil serving", metadata: ["api": "http://\(runtime.host):\(runtime.port)",
                                                "smtp": "\(mail.host):\(mail.port)", "database": "\(runtime.settings.database)"])
         let group = ServiceGroup(configuration: .init(
-            services: runtime.lifecycleServices(logger: logger) + mail.services(logger: makeLogger("veil.smtpd")) + [pruning],
+            services: runtime.lifecycleServices(logger: logger) + mail.services(logger: makeLogger("veil.smtpd"))
+                + [pruning, CheckpointService(store: runtime.store, logger: logger)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         try? runtime.store.flushKeyUsage()

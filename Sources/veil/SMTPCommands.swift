@@ -182,12 +182,12 @@ struct Smtpd: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try global.settings()
-        let store = try openStore(settings)
+        let store = try openStore(settings, daemon: true)
         let runtime = try SMTPRuntime(settings: settings, store: store, options: options, relay: relay)
         let logger = makeLogger("veil.smtpd")
         let text = healthPort.map(String.init) ?? ProcessInfo.processInfo.environment["VEIL_SMTP_HEALTH_PORT"] ?? "20382"
         guard let port = Int(text), (0...65_535).contains(port) else { throw CLIError("invalid health port: \(text)") }
-        var services = runtime.services(logger: logger)
+        var services = runtime.services(logger: logger) + [CheckpointService(store: store, logger: logger)]
         if port != 0 {
             var quiet = makeLogger("veil.health")
             quiet.logLevel = .warning

@@ -57,9 +57,10 @@ struct Veil: AsyncParsableCommand {
     )
 }
 
-/// Opens the configured database and brings its schema up to date.
-func openStore(_ settings: Settings) throws -> Store {
-    let store = try Store(path: settings.database)
+/// Opens the configured database and brings its schema up to date. The daemons (`daemon`)
+/// checkpoint the WAL from `CheckpointService` instead of on commit.
+func openStore(_ settings: Settings, daemon: Bool = false) throws -> Store {
+    let store = try Store(path: settings.database, checkpointsInBackground: daemon)
     try store.migrate()
     try store.ensureSecrets()
     return store

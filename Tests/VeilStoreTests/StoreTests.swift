@@ -371,6 +371,43 @@ import VeilCore
     }
 }
 
+@Suite struct CheckpointTests {
+    func walFrames(_ store: Store) throws -> Int {
+        try store.pool.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")?[1] as Int? ?? 0 }
+    }
+
+    @Test func commitsLeaveTheWALToTheBackgroundCheckpoint() throws {
+        let database = TestDatabase()
+        let store = try Store(path: database.path, checkpointsInBackground: true)
+        try store.migrate()
+        let user = try store.createUser(email: "me@example.com", name: nil, passwordHash: nil, activated: true, isPremium: true)
+        let userId = try #require(user.id), mailboxId = try #require(user.defaultMailboxId)
+        // Far past SQLite's default 1,000-page autocheckpoint, one transaction each.
+        for index in 0..<600 {
+            try store.createAlias(userId: userId, email: "a\(index)@veil.test", mailboxIds: [mailboxId])
+        }
+        let (frames, copied) = try store.checkpoint()
+        #expect(frames > 1_000, "commits checkpointed on their own: \(frames) frames in the WAL")
+        #expect(copied == frames)
+        // Everything copied: the next write starts the WAL over.
+        try store.createAlias(userId: userId, email: "after@veil.test", mailboxIds: [mailboxId])
+        #expect(try store.checkpoint().walFrames < 20)
+        #expect(try store.integrityCheck() == "ok")
+        #expect(try store.aliasCount(userId: userId) == 601)
+    }
+
+    @Test func withoutBackgroundCheckpointsCommitsCheckpointAsSQLiteDoes() throws {
+        let store = try TestDatabase().open()
+        let user = try store.createUser(email: "me@example.com", name: nil, passwordHash: nil, activated: true, isPremium: true)
+        let userId = try #require(user.id), mailboxId = try #require(user.defaultMailboxId)
+        for index in 0..<600 {
+            try store.createAlias(userId: userId, email: "a\(index)@veil.test", mailboxIds: [mailboxId])
+        }
+        #expect(try store.checkpoint() == (0, 0))
+        #expect(try walFrames(store) < 1_100)
+    }
+}
+
 @Suite struct ConcurrencyTests {
     /// Two independent connections pools — as the API and the SMTP daemon have — write the same
     /// file at once. The busy timeout makes them take turns; no "database is locked" reaches us.
