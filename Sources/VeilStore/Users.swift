@@ -102,8 +102,9 @@ extension Store {
     }
 
     /// The key's user, counting the use. Nil for an unknown key.
-    /// Only reads: the `last_used`/`times` bumps are gathered in memory and written together at
-    /// most once a second (`flushKeyUsage`), so authenticating never waits for the writer.
+    /// Only reads: the `last_used`/`times` bumps are gathered in memory and written together by
+    /// `flushKeyUsage`, which `veil api` calls every second off the event loops (and at shutdown),
+    /// so authenticating never waits for the writer. Past 10,000 keys waiting, this call writes them.
     public func authenticate(apiKey: String, now: Date = Date()) throws -> (user: User, key: ApiKey)? {
         let digest = ApiKeyRule.hash(apiKey)
         // Two point lookups that need no snapshot between them: no BEGIN/COMMIT around them.
@@ -136,23 +137,22 @@ extension Store {
 
 /// API key uses not yet written: key id → (latest use, uses).
 final class KeyUsageBuffer: Sendable {
-    private let state = Mutex<(pending: [Int64: (last: Int64, count: Int)], lastFlush: ContinuousClock.Instant)>(([:], .now))
+    private let state = Mutex<[Int64: (last: Int64, count: Int)]>([:])
 
     /// Records a use; returns the uses of that key not yet written (this one included) and whether
-    /// a flush is due.
+    /// so many keys wait that the caller should write them now.
     func record(keyId: Int64, at time: Int64) -> (pending: Int, due: Bool) {
         state.withLock { state in
-            let current = state.pending[keyId] ?? (0, 0)
-            state.pending[keyId] = (max(current.last, time), current.count + 1)
-            let due = ContinuousClock.now - state.lastFlush > .seconds(1) || state.pending.count > 10_000
-            return (current.count + 1, due)
+            let current = state[keyId] ?? (0, 0)
+            state[keyId] = (max(current.last, time), current.count + 1)
+            return (current.count + 1, state.count > 10_000)
         }
     }
 
     func take() -> [Int64: (last: Int64, count: Int)] {
         state.withLock { state in
-            defer { state.pending = [:]; state.lastFlush = .now }
-            return state.pending
+            defer { state = [:] }
+            return state
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOPosix
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -68,7 +69,27 @@ struct APIRuntime {
 
     /// The HTTP server and the webhook deliverer.
     func lifecycleServices(logger: Logger) -> [any Service] {
-        [application(logger: logger), WebhookService(deliverer: WebhookDeliverer(store: store, logger: logger), logger: logger)]
+        [application(logger: logger), WebhookService(deliverer: WebhookDeliverer(store: store, logger: logger), logger: logger),
+         KeyUsageService(store: store, logger: logger)]
+    }
+}
+
+/// Writes the API keys' gathered `last_used`/`times` every second on NIO's thread pool (a loop
+/// waiting for SQLite's writer would stall its connections), and once more at shutdown.
+struct KeyUsageService: Service {
+    let store: Store
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+            do {
+                _ = try await NIOThreadPool.singleton.runIfActive { [store] in try store.flushKeyUsage() }
+            } catch {
+                logger.warning("API key use not recorded yet", metadata: ["error": "\(error)"])
+            }
+        }
+        try? store.flushKeyUsage()
     }
 }
 
