@@ -147,10 +147,8 @@ struct AliasCreationRoutes {
         let alias: Alias
         do {
             let note = body["note"]?.string
-            alias = try await offloaded { [store, mailboxIds, customDomainId] in
-                try store.createAlias(userId: userId, email: email, mailboxIds: mailboxIds, customDomainId: customDomainId,
-                                      name: name, note: note)
-            }
+            alias = try await store.createAliasBatched(userId: userId, email: email, mailboxIds: mailboxIds,
+                                                       customDomainId: customDomainId, name: name, note: note)
         } catch StoreError.conflict {
             throw APIError(.conflict, "alias \(email) already exists")
         }
@@ -184,10 +182,8 @@ struct AliasCreationRoutes {
                         return try await created(existing, user: user, userId: userId, hostname: nil)
                     }
                 } else if try !store.isAddressTaken(candidate), EmailAddress.isValid(candidate),
-                          let alias = try? await offloaded({ [store] in
-                              try store.createAlias(userId: userId, email: candidate, mailboxIds: [mailboxId],
-                                                    customDomainId: first.customDomainId, note: note)
-                          }) {
+                          let alias = try? await store.createAliasBatched(userId: userId, email: candidate, mailboxIds: [mailboxId],
+                                                                          customDomainId: first.customDomainId, note: note) {
                     return try await created(alias, user: user, userId: userId, hostname: hostname)
                 }
             }
@@ -199,9 +195,8 @@ struct AliasCreationRoutes {
             // taken address comes back as a conflict, which draws another one.
             guard let email = RandomAliasGenerator.address(scheme, domain: domain, isTaken: { _ in false }) else { break }
             do {
-                let alias = try await offloaded { [store] in
-                    try store.createAlias(userId: userId, email: email, mailboxIds: [mailboxId], customDomainId: customDomainId, note: note)
-                }
+                let alias = try await store.createAliasBatched(userId: userId, email: email, mailboxIds: [mailboxId],
+                                                               customDomainId: customDomainId, note: note)
                 return try await created(alias, user: user, userId: userId, hostname: hostname)
             } catch StoreError.conflict {
                 continue

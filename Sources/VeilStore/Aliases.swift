@@ -21,26 +21,46 @@ extension Store {
     @discardableResult
     public func createAlias(userId: Int64, email: String, mailboxIds: [Int64], customDomainId: Int64? = nil,
                             name: String? = nil, note: String? = nil, now: Date = Date()) throws -> Alias {
-        guard let primary = mailboxIds.first else { throw StoreError.invalid("an alias needs a mailbox") }
-        return try pool.write { db in
-            if try Self.isAddressTaken(email, db) { throw StoreError.conflict("alias \(email) already exists") }
-            let owned = try db.cachedValue(Int.self, """
-                SELECT count(*) FROM mailboxes WHERE user_id = ? AND id IN (\(Database.placeholders(mailboxIds.count)))
-                """, StatementArguments([userId] + mailboxIds)) ?? 0
-            guard owned == Set(mailboxIds).count else { throw StoreError.invalid("mailbox not owned by user") }
-            var alias = Alias(userId: userId, email: email, mailboxId: primary, customDomainId: customDomainId,
-                              name: name, note: note, createdAt: now)
-            do {
-                try alias.insert(cached: db)
-            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
-                throw StoreError.conflict("alias \(email) already exists")
-            }
-            for extra in Set(mailboxIds.dropFirst()) where extra != primary {
-                try db.execute(sql: "INSERT INTO alias_mailboxes (alias_id, mailbox_id) VALUES (?, ?)",
-                               arguments: [alias.id, extra])
-            }
-            return alias
+        try pool.write { db in
+            try Self.insertAlias(userId: userId, email: email, mailboxIds: mailboxIds, customDomainId: customDomainId,
+                                 name: name, note: note, now: now, db)
         }
+    }
+
+    /// `createAlias` for callers that create at the same moment (the API under load): their
+    /// inserts share one transaction (`GroupCommit`), and the caller's thread never waits for
+    /// SQLite's writer.
+    public func createAliasBatched(userId: Int64, email: String, mailboxIds: [Int64], customDomainId: Int64? = nil,
+                                   name: String? = nil, note: String? = nil, now: Date = Date()) async throws -> Alias {
+        try await groupCommit.write { db in
+            try Self.insertAlias(userId: userId, email: email, mailboxIds: mailboxIds, customDomainId: customDomainId,
+                                 name: name, note: note, now: now, db)
+        }
+    }
+
+    /// Every check throws before the first write, so a refused alias leaves nothing behind (what
+    /// `GroupCommit` requires of its writes).
+    static func insertAlias(userId: Int64, email: String, mailboxIds: [Int64], customDomainId: Int64?, name: String?,
+                            note: String?, now: Date, _ db: Database) throws -> Alias {
+        guard let primary = mailboxIds.first else { throw StoreError.invalid("an alias needs a mailbox") }
+        if try isAddressTaken(email, db) { throw StoreError.conflict("alias \(email) already exists") }
+        let owned = try db.cachedValue(Int.self, """
+            SELECT count(*) FROM mailboxes WHERE user_id = ? AND id IN (\(Database.placeholders(mailboxIds.count)))
+            """, StatementArguments([userId] + mailboxIds)) ?? 0
+        guard owned == Set(mailboxIds).count else { throw StoreError.invalid("mailbox not owned by user") }
+        var alias = Alias(userId: userId, email: email, mailboxId: primary, customDomainId: customDomainId,
+                          name: name, note: note, createdAt: now)
+        do {
+            try alias.insert(cached: db)
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw StoreError.conflict("alias \(email) already exists")
+        }
+        // Owned mailboxes of a new alias: these inserts cannot conflict.
+        for extra in Set(mailboxIds.dropFirst()) where extra != primary {
+            try db.cachedStatement(sql: "INSERT INTO alias_mailboxes (alias_id, mailbox_id) VALUES (?, ?)")
+                .execute(arguments: [alias.id, extra])
+        }
+        return alias
     }
 
     /// The alias with this address (case-insensitive), trashed ones included.

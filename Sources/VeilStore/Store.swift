@@ -21,6 +21,7 @@ public final class Store: Sendable {
     public let path: String
     static let busyRetries = Counter(label: "veil_db_busy_retries_total")
     let keyUsage = KeyUsageBuffer()
+    let groupCommit: GroupCommit
 
     /// Writes what is only gathered in memory (API key uses). Called on shutdown.
     deinit { try? flushKeyUsage() }
@@ -60,6 +61,7 @@ public final class Store: Sendable {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             pool = try DatabasePool(path: path, configuration: configuration)
+            groupCommit = GroupCommit(pool: pool)
             if checkpointsInBackground {
                 var own = Configuration()
                 own.label = "veil-checkpoint"

@@ -371,6 +371,60 @@ import VeilCore
     }
 }
 
+@Suite struct GroupCommitTests {
+    @Test func concurrentCreationsShareTransactionsAndEachGetsItsOwnAnswer() async throws {
+        let store = try TestDatabase().open()
+        let user = try store.createUser(email: "me@example.com", name: nil, passwordHash: nil, activated: true, isPremium: true)
+        let userId = try #require(user.id), mailboxId = try #require(user.defaultMailboxId)
+        let stranger = try store.createUser(email: "x@example.com", name: nil, passwordHash: nil, activated: true, isPremium: true)
+        let strangersMailbox = try #require(stranger.defaultMailboxId)
+        // 60 distinct addresses, 10 racers for one address, 5 with someone else's mailbox, all at once.
+        let outcomes = await withTaskGroup(of: (String, Result<Int64, StoreError>).self) { group in
+            for index in 0..<60 {
+                group.addTask {
+                    await ("own", Self.create(store, userId, "a\(index)@veil.test", [mailboxId]))
+                }
+            }
+            for _ in 0..<10 {
+                group.addTask { await ("race", Self.create(store, userId, "same@veil.test", [mailboxId])) }
+            }
+            for index in 0..<5 {
+                group.addTask { await ("foreign", Self.create(store, userId, "f\(index)@veil.test", [strangersMailbox])) }
+            }
+            var all: [(String, Result<Int64, StoreError>)] = []
+            for await outcome in group { all.append(outcome) }
+            return all
+        }
+        let created = outcomes.compactMap { try? $0.1.get() }
+        #expect(created.count == 61 && Set(created).count == 61)
+        #expect(outcomes.filter { $0.0 == "race" && (try? $0.1.get()) != nil }.count == 1)
+        #expect(outcomes.filter { $0.0 == "race" }.allSatisfy { outcome in
+            if case .failure(.conflict) = outcome.1 { return true }
+            return (try? outcome.1.get()) != nil
+        })
+        #expect(outcomes.filter { $0.0 == "foreign" }.allSatisfy { outcome in
+            if case .failure(.invalid) = outcome.1 { return true }
+            return false
+        })
+        // What the callers were told is what the database holds.
+        #expect(try store.aliasCount(userId: userId) == 61)
+        for id in created { #expect(try store.alias(id: id, userId: userId) != nil) }
+        #expect(try store.alias(email: "f0@veil.test") == nil)
+    }
+
+    static func create(_ store: Store, _ userId: Int64, _ email: String, _ mailboxes: [Int64]) async -> Result<Int64, StoreError> {
+        do {
+            let alias = try await store.createAliasBatched(userId: userId, email: email, mailboxIds: mailboxes)
+            guard let id = alias.id else { return .failure(.invalid("no id")) }
+            return .success(id)
+        } catch let error as StoreError {
+            return .failure(error)
+        } catch {
+            return .failure(.invalid("\(error)"))
+        }
+    }
+}
+
 @Suite struct CheckpointTests {
     func walFrames(_ store: Store) throws -> Int {
         try store.pool.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")?[1] as Int? ?? 0 }
