@@ -40,7 +40,7 @@ extension Store {
         let sql = Self.viewSelection + " WHERE \(conditions) ORDER BY a.pinned DESC, a.last_activity_at DESC, a.id DESC LIMIT ? OFFSET ?"
         // One statement carries the page (its own snapshot); the extra mailboxes read after it need
         // no shared snapshot, so no BEGIN/COMMIT around them.
-        return try pool.unsafeRead { db in try Self.joinedViews(db, sql, arguments) }
+        return try hotRead { db in try Self.joinedViews(db, sql, arguments) }
     }
 
     /// An alias with its primary mailbox, latest log and that log's contact in one row, and whether
@@ -114,7 +114,7 @@ extension Store {
     }
 
     public func aliasView(id: Int64, userId: Int64) throws -> AliasView? {
-        try pool.unsafeRead { db in
+        try hotRead { db in
             try Self.joinedViews(db, Self.viewSelection + " WHERE a.id = ? AND a.user_id = ?", [id, userId]).first
         }
     }

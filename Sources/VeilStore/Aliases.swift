@@ -5,7 +5,7 @@ import VeilCore
 extension Store {
     /// True when `email` is an alias, a reverse-alias, or a deleted address (which can never be reused).
     public func isAddressTaken(_ email: String) throws -> Bool {
-        try pool.unsafeRead { db in try Self.isAddressTaken(email, db) }
+        try hotRead { db in try Self.isAddressTaken(email, db) }
     }
 
     static func isAddressTaken(_ email: String, _ db: Database) throws -> Bool {
@@ -65,12 +65,12 @@ extension Store {
 
     /// The alias with this address (case-insensitive), trashed ones included.
     public func alias(email: String) throws -> Alias? {
-        try pool.unsafeRead { db in try db.decodedRow(Alias.selectByEmail, [email], Alias.init) }
+        try hotRead { db in try db.decodedRow(Alias.selectByEmail, [email], Alias.init) }
     }
 
     /// The user's alias, or nil when it does not exist or belongs to someone else.
     public func alias(id: Int64, userId: Int64) throws -> Alias? {
-        try pool.unsafeRead { db in try db.decodedRow(Alias.selectByIdAndUser, [id, userId], Alias.init) }
+        try hotRead { db in try db.decodedRow(Alias.selectByIdAndUser, [id, userId], Alias.init) }
     }
 
     /// Non-trashed aliases of the user, the number the quota counts.
@@ -153,11 +153,11 @@ extension Store {
 
     /// The contact whose reverse-alias is `address` (case-insensitive).
     public func contact(reverseAlias address: String) throws -> Contact? {
-        try pool.unsafeRead { db in try db.decodedRow(Contact.selectByReplyEmail, [address], Contact.init) }
+        try hotRead { db in try db.decodedRow(Contact.selectByReplyEmail, [address], Contact.init) }
     }
 
     public func contact(aliasId: Int64, websiteEmail: String) throws -> Contact? {
-        try pool.unsafeRead { db in try db.decodedRow(Contact.selectByAliasAndAddress, [aliasId, websiteEmail], Contact.init) }
+        try hotRead { db in try db.decodedRow(Contact.selectByAliasAndAddress, [aliasId, websiteEmail], Contact.init) }
     }
 
     @discardableResult

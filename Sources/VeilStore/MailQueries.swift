@@ -85,7 +85,7 @@ extension Store {
                                      includeSender: includeSender)
         guard let aliasId = alias.id else { throw StoreError.invalid("alias id missing") }
         // The usual case, a known sender with nothing new, needs no write transaction.
-        if let existing = try pool.unsafeRead({ db in
+        if let existing = try hotRead({ db in
             try db.decodedRow(Contact.selectByAliasAndAddress, [aliasId, websiteEmail], Contact.init)
         }), request.isSatisfied(by: existing) {
             return existing
@@ -144,7 +144,7 @@ extension Store {
     /// each lookup stands alone, and the write that follows re-checks the contact.
     public func forwardContext(alias: Alias, senderAddress: String) throws -> ForwardContext? {
         guard let aliasId = alias.id else { return nil }
-        return try pool.unsafeRead { db -> ForwardContext? in
+        return try hotRead { db -> ForwardContext? in
             guard let user = try db.decodedRow(User.selectById, [alias.userId], User.init) else { return nil }
             let mailboxes = try Self.mailboxes(ofAlias: aliasId, primary: alias.mailboxId, db)
             var own = Set(mailboxes.map { $0.email.lowercased() })
@@ -209,7 +209,7 @@ extension Store {
         -> (alias: Alias?, contact: Contact?, isCustomDomain: Bool)
     {
         // Point lookups that need no common snapshot: no BEGIN/COMMIT around them.
-        try pool.unsafeRead { db in
+        try hotRead { db in
             let alias = try db.decodedRow(Alias.selectByEmail, [address], Alias.init)
             let contact = alias == nil ? try db.decodedRow(Contact.selectByReplyEmail, [address], Contact.init) : nil
             let custom = try db.cachedValue(Bool.self, "SELECT EXISTS (SELECT 1 FROM custom_domains WHERE domain = ?)",

@@ -32,7 +32,7 @@ extension Store {
     }
 
     public func user(id: Int64) throws -> User? {
-        try pool.unsafeRead { db in try db.decodedRow(User.selectById, [id], User.init) }
+        try hotRead { db in try db.decodedRow(User.selectById, [id], User.init) }
     }
 
     public func user(email: String) throws -> User? {
@@ -108,7 +108,7 @@ extension Store {
     public func authenticate(apiKey: String, now: Date = Date()) throws -> (user: User, key: ApiKey)? {
         let digest = ApiKeyRule.hash(apiKey)
         // Two point lookups that need no snapshot between them: no BEGIN/COMMIT around them.
-        guard let (user, found) = try pool.unsafeRead({ db -> (User, ApiKey)? in
+        guard let (user, found) = try hotRead({ db -> (User, ApiKey)? in
             guard let key = try db.decodedRow(ApiKey.selectByHash, [digest], ApiKey.init),
                   let user = try db.decodedRow(User.selectById, [key.userId], User.init)
             else { return nil }

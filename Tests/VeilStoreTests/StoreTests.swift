@@ -425,6 +425,31 @@ import VeilCore
     }
 }
 
+@Suite struct HotReadTests {
+    @Test func hotReadsSeeEachCommitAndReuseTheirConnections() async throws {
+        let store = try TestDatabase().open()
+        let user = try store.createUser(email: "me@example.com", name: nil, passwordHash: nil, activated: true, isPremium: true)
+        let userId = try #require(user.id), mailboxId = try #require(user.defaultMailboxId)
+        for index in 0..<100 {
+            let created = try store.createAlias(userId: userId, email: "a\(index)@veil.test", mailboxIds: [mailboxId])
+            #expect(try store.alias(email: "A\(index)@veil.test")?.id == created.id)
+        }
+        #expect(store.idleHotReaders == 1)
+        // Concurrent readers each get a connection, and give it back.
+        let found = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<40 { group.addTask { (try? store.alias(email: "a\(index)@veil.test")) != nil } }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(found == 40)
+        #expect((1...40).contains(store.idleHotReaders))
+        // Read-only: a write through a hot connection fails instead of landing outside the writer.
+        #expect(throws: DatabaseError.self) {
+            try store.hotRead { db in try db.execute(sql: "DELETE FROM aliases") }
+        }
+        #expect(try store.aliasCount(userId: userId) == 100)
+    }
+}
+
 @Suite struct CheckpointTests {
     func walFrames(_ store: Store) throws -> Int {
         try store.pool.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")?[1] as Int? ?? 0 }
