@@ -144,15 +144,15 @@ struct AliasCreationRoutes {
             throw APIError.badRequest(legacy ? "Email is not valid" : "Email alias is invalid")
         }
         let name = legacy ? nil : cleanName(body["name"]?.string)
-        let alias: Alias
+        let view: AliasView
         do {
             let note = body["note"]?.string
-            alias = try await store.createAliasBatched(userId: userId, email: email, mailboxIds: mailboxIds,
+            view = try await store.createAliasBatched(userId: userId, email: email, mailboxIds: mailboxIds,
                                                        customDomainId: customDomainId, name: name, note: note)
         } catch StoreError.conflict {
             throw APIError(.conflict, "alias \(email) already exists")
         }
-        return try await created(alias, user: user, userId: userId, hostname: request.query("hostname"))
+        return try await created(view, user: user, userId: userId, hostname: request.query("hostname"))
     }
 
     func randomNew(_ request: Request, _ context: APIContext) async throws -> Response {
@@ -182,9 +182,9 @@ struct AliasCreationRoutes {
                         return try await created(existing, user: user, userId: userId, hostname: nil)
                     }
                 } else if try !store.isAddressTaken(candidate), EmailAddress.isValid(candidate),
-                          let alias = try? await store.createAliasBatched(userId: userId, email: candidate, mailboxIds: [mailboxId],
+                          let view = try? await store.createAliasBatched(userId: userId, email: candidate, mailboxIds: [mailboxId],
                                                                           customDomainId: first.customDomainId, note: note) {
-                    return try await created(alias, user: user, userId: userId, hostname: hostname)
+                    return try await created(view, user: user, userId: userId, hostname: hostname)
                 }
             }
         }
@@ -195,9 +195,9 @@ struct AliasCreationRoutes {
             // taken address comes back as a conflict, which draws another one.
             guard let email = RandomAliasGenerator.address(scheme, domain: domain, isTaken: { _ in false }) else { break }
             do {
-                let alias = try await store.createAliasBatched(userId: userId, email: email, mailboxIds: [mailboxId],
-                                                               customDomainId: customDomainId, note: note)
-                return try await created(alias, user: user, userId: userId, hostname: hostname)
+                let view = try await store.createAliasBatched(userId: userId, email: email, mailboxIds: [mailboxId],
+                                                              customDomainId: customDomainId, note: note)
+                return try await created(view, user: user, userId: userId, hostname: hostname)
             } catch StoreError.conflict {
                 continue
             }
@@ -205,10 +205,16 @@ struct AliasCreationRoutes {
         throw APIError(.serviceUnavailable, "Cannot generate a free alias, please retry")
     }
 
+    /// The answer for an alias that already existed (one-click reuse): its view is read.
     func created(_ alias: Alias, user: User, userId: Int64, hostname: String?) async throws -> Response {
         guard let aliasId = alias.id, let view = try store.aliasView(id: aliasId, userId: userId) else {
             throw APIError(.serviceUnavailable, "alias vanished")
         }
+        return try await created(view, user: user, userId: userId, hostname: hostname)
+    }
+
+    func created(_ view: AliasView, user: User, userId: Int64, hostname: String?) async throws -> Response {
+        guard let aliasId = view.alias.id else { throw APIError(.serviceUnavailable, "alias vanished") }
         if let hostname, !hostname.isEmpty {
             try await offloaded { [store] in try store.recordHostname(hostname.lowercased(), aliasId: aliasId, userId: userId) }
         }

@@ -11,6 +11,16 @@ public struct AliasView: Sendable {
     public var latestContact: Contact?
 }
 
+extension AliasView {
+    /// A just-created alias: no activity yet; its primary mailbox first, then its other verified
+    /// mailboxes by address, as the page's joined query orders them.
+    init(created alias: Alias, mailboxes: [Mailbox]) {
+        let primary = mailboxes.filter { $0.id == alias.mailboxId }
+        let others = mailboxes.filter { $0.id != alias.mailboxId && $0.verified }.sorted { $0.email < $1.email }
+        self.init(alias: alias, mailboxes: primary + others, latestLog: nil, latestContact: nil)
+    }
+}
+
 public enum AliasFilter: Sendable {
     case all, pinned, disabled, enabled
 }

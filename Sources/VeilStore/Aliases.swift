@@ -29,12 +29,16 @@ extension Store {
 
     /// `createAlias` for callers that create at the same moment (the API under load): their
     /// inserts share one transaction (`GroupCommit`), and the caller's thread never waits for
-    /// SQLite's writer.
+    /// SQLite's writer. Returns the new alias's view, read in that transaction.
     public func createAliasBatched(userId: Int64, email: String, mailboxIds: [Int64], customDomainId: Int64? = nil,
-                                   name: String? = nil, note: String? = nil, now: Date = Date()) async throws -> Alias {
+                                   name: String? = nil, note: String? = nil, now: Date = Date()) async throws -> AliasView {
         try await groupCommit.write { db in
-            try Self.insertAlias(userId: userId, email: email, mailboxIds: mailboxIds, customDomainId: customDomainId,
-                                 name: name, note: note, now: now, db)
+            let alias = try Self.insertAlias(userId: userId, email: email, mailboxIds: mailboxIds,
+                                             customDomainId: customDomainId, name: name, note: note, now: now, db)
+            let mailboxes = try db.decodedRows(
+                "SELECT \(Mailbox.columns.joined(separator: ", ")) FROM mailboxes WHERE id IN (\(Database.placeholders(mailboxIds.count)))",
+                StatementArguments(mailboxIds), Mailbox.init)
+            return AliasView(created: alias, mailboxes: mailboxes)
         }
     }
 

@@ -385,13 +385,16 @@ extension Alias {
     /// Inserts through a cached statement and sets `id`. `last_activity_at` is written here so
     /// the insert trigger that would otherwise fill it has nothing to do.
     mutating func insert(cached db: Database) throws {
-        if lastActivityAt == nil { lastActivityAt = Date(timeIntervalSince1970: TimeInterval(createdAt.unixSeconds)) }
+        let created = createdAt.unixSeconds, lastActivity = (lastActivityAt ?? createdAt).unixSeconds
         try db.cachedStatement(sql: Self.insertSQL).execute(arguments: [
-            userId, email, mailboxId, customDomainId, name, note, createdAt.unixSeconds, enabled, pinned, disablePgp,
-            automaticCreation, cannotBeDisabled, trashedAt?.unixSeconds, lastActivityAt?.unixSeconds,
+            userId, email, mailboxId, customDomainId, name, note, created, enabled, pinned, disablePgp,
+            automaticCreation, cannotBeDisabled, trashedAt?.unixSeconds, lastActivity,
         ])
         id = db.lastInsertedRowID
-        createdAt = Date(timeIntervalSince1970: TimeInterval(createdAt.unixSeconds))  // as stored: whole seconds
+        // As stored: whole seconds.
+        createdAt = Date(timeIntervalSince1970: TimeInterval(created))
+        lastActivityAt = Date(timeIntervalSince1970: TimeInterval(lastActivity))
+        trashedAt = trashedAt.map { Date(timeIntervalSince1970: TimeInterval($0.unixSeconds)) }
     }
 }
 

@@ -412,10 +412,33 @@ import VeilCore
         #expect(try store.alias(email: "f0@veil.test") == nil)
     }
 
+    @Test func theReturnedViewIsTheViewReadBack() async throws {
+        let store = try TestDatabase().open()
+        let user = try store.createUser(email: "me@example.com", name: nil, passwordHash: nil, activated: true, isPremium: true)
+        let userId = try #require(user.id), mailboxId = try #require(user.defaultMailboxId)
+        let (verified, unverified, early) = try await store.pool.write { db -> (Int64, Int64, Int64) in
+            var ids: [Int64] = []
+            for (email, isVerified) in [("z@example.org", true), ("u@example.org", false), ("a@example.org", true)] {
+                try db.execute(sql: "INSERT INTO mailboxes (user_id, email, verified, created_at) VALUES (?, ?, ?, 5)",
+                               arguments: [userId, email, isVerified])
+                ids.append(db.lastInsertedRowID)
+            }
+            return (ids[0], ids[1], ids[2])
+        }
+        let view = try await store.createAliasBatched(userId: userId, email: "new@veil.test",
+                                                      mailboxIds: [mailboxId, verified, unverified, early], note: "n")
+        let newId = try #require(view.alias.id)
+        let read = try #require(try store.aliasView(id: newId, userId: userId))
+        #expect(view.alias == read.alias)
+        #expect(view.mailboxes == read.mailboxes)
+        #expect(view.mailboxes.map(\.email) == ["me@example.com", "a@example.org", "z@example.org"])
+        #expect(view.latestLog == nil && read.latestLog == nil && view.latestContact == nil)
+    }
+
     static func create(_ store: Store, _ userId: Int64, _ email: String, _ mailboxes: [Int64]) async -> Result<Int64, StoreError> {
         do {
-            let alias = try await store.createAliasBatched(userId: userId, email: email, mailboxIds: mailboxes)
-            guard let id = alias.id else { return .failure(.invalid("no id")) }
+            let view = try await store.createAliasBatched(userId: userId, email: email, mailboxIds: mailboxes)
+            guard let id = view.alias.id else { return .failure(.invalid("no id")) }
             return .success(id)
         } catch let error as StoreError {
             return .failure(error)
