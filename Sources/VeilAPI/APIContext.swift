@@ -115,7 +115,7 @@ extension APIContext {
 /// SimpleLogin's date format: `2020-04-06 17:57:14+00:00`.
 enum APIDate {
     static func string(_ date: Date) -> String {
-        TextFormat.utcDateTime(Int64(date.timeIntervalSince1970.rounded(.down))) + "+00:00"
+        TextFormat.utcDateTime(Int64(date.timeIntervalSince1970.rounded(.down)), suffix: "+00:00")
     }
 
     static func timestamp(_ date: Date) -> JSON { .int(Int64(date.timeIntervalSince1970.rounded(.down))) }

@@ -204,7 +204,7 @@ public enum JSON: Sendable, Equatable {
 
     public var serialized: [UInt8] {
         var output: [UInt8] = []
-        output.reserveCapacity(256)
+        output.reserveCapacity(1_024)  // most answers fit; an alias page (≈ 12 KiB) grows it a few times
         write(into: &output)
         return output
     }

@@ -33,13 +33,45 @@ public enum TextFormat {
     }
 
     /// UTC `YYYY-MM-DD HH:MM:SS` (or with `T` as the separator), from whole seconds since 1970.
-    public static func utcDateTime(_ seconds: Int64, separator: Character = " ") -> String {
+    public static func utcDateTime(_ seconds: Int64, separator: Character = " ", suffix: String = "") -> String {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
-        return zeroPadded(Int(parts.tm_year) + 1900, width: 4) + "-" + zeroPadded(Int(parts.tm_mon) + 1, width: 2) + "-"
-            + zeroPadded(Int(parts.tm_mday), width: 2) + String(separator) + zeroPadded(Int(parts.tm_hour), width: 2) + ":"
-            + zeroPadded(Int(parts.tm_min), width: 2) + ":" + zeroPadded(Int(parts.tm_sec), width: 2)
+        let year = Int(parts.tm_year) + 1900
+        guard (0...9999).contains(year), let separatorByte = separator.asciiValue else {
+            return zeroPadded(year, width: 4) + "-" + zeroPadded(Int(parts.tm_mon) + 1, width: 2) + "-"
+                + zeroPadded(Int(parts.tm_mday), width: 2) + String(separator) + zeroPadded(Int(parts.tm_hour), width: 2) + ":"
+                + zeroPadded(Int(parts.tm_min), width: 2) + ":" + zeroPadded(Int(parts.tm_sec), width: 2) + suffix
+        }
+        // Written in place: the string concatenations allocated a dozen times per date, and every
+        // alias of an API page carries one.
+        let suffixBytes = suffix.utf8
+        return String(unsafeUninitializedCapacity: 19 + suffixBytes.count) { buffer in
+            func put(_ value: Int, _ width: Int, at offset: Int) {
+                var rest = value
+                for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+            }
+            put(year, 4, at: 0)
+            buffer[4] = UInt8(ascii: "-")
+            put(Int(parts.tm_mon) + 1, 2, at: 5)
+            buffer[7] = UInt8(ascii: "-")
+            put(Int(parts.tm_mday), 2, at: 8)
+            buffer[10] = separatorByte
+            put(Int(parts.tm_hour), 2, at: 11)
+            buffer[13] = UInt8(ascii: ":")
+            put(Int(parts.tm_min), 2, at: 14)
+            buffer[16] = UInt8(ascii: ":")
+            put(Int(parts.tm_sec), 2, at: 17)
+            var end = 19
+            for byte in suffixBytes {
+                buffer[end] = byte
+                end += 1
+            }
+            return end
+        }
     }
 
     /// `text` with every occurrence of the ASCII byte `target` replaced by `replacement`.

@@ -22,6 +22,11 @@ import VeilCore
         #expect(TextFormat.utcDateTime(1_586_195_834) == "2020-04-06 17:57:14")
         #expect(TextFormat.utcDateTime(0, separator: "T") == "1970-01-01T00:00:00")
         #expect(TextFormat.utcDateTime(253_402_300_799) == "9999-12-31 23:59:59")
+        #expect(TextFormat.utcDateTime(1_586_195_834, suffix: "+00:00") == "2020-04-06 17:57:14+00:00")
+        #expect(TextFormat.utcDateTime(951_782_400, separator: "T", suffix: "Z") == "2000-02-29T00:00:00Z")
+        // Outside four-digit years: the general path, same format.
+        #expect(TextFormat.utcDateTime(253_402_300_800) == "10000-01-01 00:00:00")
+        #expect(TextFormat.utcDateTime(-62_135_596_801) == "0000-12-31 23:59:59")
     }
 
     @Test func replacingAnASCIIByteKeepsEverythingElse() {
