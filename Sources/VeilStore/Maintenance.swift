@@ -69,32 +69,22 @@ extension Store {
     /// Returns (logs, notifications) deleted.
     @discardableResult
     public func prune(emailLogsBefore: Date?, notificationsBefore: Date?, batch: Int = 1_000) throws -> (logs: Int, notifications: Int) {
-        var logs = 0
-        var notifications = 0
-        if let cutoff = emailLogsBefore?.unixSeconds {
-            while true {
-                let deleted = try pool.write { db -> Int in
-                    try db.execute(sql: """
-                        DELETE FROM email_logs WHERE id IN (SELECT id FROM email_logs WHERE created_at < ? ORDER BY created_at LIMIT ?)
-                        """, arguments: [cutoff, batch])
-                    return db.changesCount
-                }
-                logs += deleted
-                if deleted < batch { break }
+        (logs: try emailLogsBefore.map { try prune("email_logs", before: $0, batch: batch) } ?? 0,
+         notifications: try notificationsBefore.map { try prune("notifications", before: $0, batch: batch) } ?? 0)
+    }
+
+    /// Deletes `table`'s rows created before `cutoff`, `batch` rows per transaction.
+    private func prune(_ table: String, before cutoff: Date, batch: Int) throws -> Int {
+        var total = 0
+        while true {
+            let deleted = try pool.write { db -> Int in
+                try db.execute(sql: """
+                    DELETE FROM \(table) WHERE id IN (SELECT id FROM \(table) WHERE created_at < ? ORDER BY created_at LIMIT ?)
+                    """, arguments: [cutoff.unixSeconds, batch])
+                return db.changesCount
             }
+            total += deleted
+            if deleted < batch { return total }
         }
-        if let cutoff = notificationsBefore?.unixSeconds {
-            while true {
-                let deleted = try pool.write { db -> Int in
-                    try db.execute(sql: """
-                        DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE created_at < ? ORDER BY created_at LIMIT ?)
-                        """, arguments: [cutoff, batch])
-                    return db.changesCount
-                }
-                notifications += deleted
-                if deleted < batch { break }
-            }
-        }
-        return (logs, notifications)
     }
 }

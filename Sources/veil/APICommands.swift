@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import NIOPosix
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -67,46 +66,10 @@ struct APIRuntime {
                                   host: host, port: port, logger: logger, metrics: VeilMetrics.text)
     }
 
-    /// The HTTP server and the webhook deliverer.
+    /// The HTTP server, the webhook deliverer and the API key use writer.
     func lifecycleServices(logger: Logger) -> [any Service] {
-        [application(logger: logger), WebhookService(deliverer: WebhookDeliverer(store: store, logger: logger), logger: logger),
-         KeyUsageService(store: store, logger: logger)]
-    }
-}
-
-/// Writes the API keys' gathered `last_used`/`times` every second on NIO's thread pool (a loop
-/// waiting for SQLite's writer would stall its connections), and once more at shutdown.
-struct KeyUsageService: Service {
-    let store: Store
-    let logger: Logger
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
-            do {
-                _ = try await NIOThreadPool.singleton.runIfActive { [store] in try store.flushKeyUsage() }
-            } catch {
-                logger.warning("API key use not recorded yet", metadata: ["error": "\(error)"])
-            }
-        }
-        try? store.flushKeyUsage()
-    }
-}
-
-/// Makes due `otp_received` calls every 5 seconds until shutdown.
-struct WebhookService: Service {
-    let deliverer: WebhookDeliverer
-    let logger: Logger
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await deliverer.runOnce()
-            } catch {
-                logger.error("webhook run failed", metadata: ["error": "\(error)"])
-            }
-            _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(5)) }
-        }
+        [application(logger: logger), PeriodicService.webhooks(WebhookDeliverer(store: store, logger: logger), logger: logger),
+         PeriodicService.keyUsage(store, logger: logger)]
     }
 }
 
@@ -132,7 +95,7 @@ struct API: AsyncParsableCommand {
         let pruning = RetentionService(store: runtime.store, policy: try retention.policy(), logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: runtime.lifecycleServices(logger: logger) + [pruning, ReloadService(tls: nil, logger: logger),
-                                                                     CheckpointService(store: runtime.store, logger: logger)],
+                                                                     PeriodicService.checkpoints(runtime.store, logger: logger)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         try? runtime.store.flushKeyUsage()
@@ -172,7 +135,7 @@ struct Serve: AsyncParsableCommand {
                                                "smtp": "\(mail.host):\(mail.port)", "database": "\(runtime.settings.database)"])
         let group = ServiceGroup(configuration: .init(
             services: runtime.lifecycleServices(logger: logger) + mail.services(logger: makeLogger("veil.smtpd"))
-                + [pruning, CheckpointService(store: runtime.store, logger: logger)],
+                + [pruning, PeriodicService.checkpoints(runtime.store, logger: logger)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         try? runtime.store.flushKeyUsage()

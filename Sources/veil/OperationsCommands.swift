@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import NIOPosix
 import Logging
 import ServiceLifecycle
 import VeilStore
@@ -112,26 +111,5 @@ struct RetentionService: Service {
             }
             _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3_600)) }
         }
-    }
-}
-
-/// Copies the WAL into the database file four times a second, off the write path (see
-/// `Store.init(checkpointsInBackground:)`), and once more at shutdown.
-struct CheckpointService: Service {
-    let store: Store
-    let logger: Logger
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                // On NIO's thread pool: the fsync must not hold an event loop or a concurrency thread.
-                _ = try await NIOThreadPool.singleton.runIfActive { [store] in try store.checkpoint() }
-            } catch {
-                // Busy: another process is checkpointing this very moment. Anything else is logged.
-                logger.debug("checkpoint skipped", metadata: ["error": "\(error)"])
-            }
-            _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(250)) }
-        }
-        try? store.checkpoint()
     }
 }

@@ -124,7 +124,7 @@ struct SMTPRuntime {
 
     func services(logger: Logger) -> [any Service] {
         var services: [any Service] = [SMTPService(host: host, port: port, configuration: server, pipeline: pipeline, logger: logger),
-                                       QueueService(worker: worker, logger: logger)]
+                                       PeriodicService.outboundQueue(worker, logger: logger)]
         let reload = tlsFiles.flatMap { files in credentials.map { (files.certificate, files.key, $0) } }
         services.append(ReloadService(tls: reload, logger: logger))
         return services
@@ -150,23 +150,6 @@ struct SMTPService: Service {
     }
 }
 
-/// Retries queued copies every 30 seconds until shutdown.
-struct QueueService: Service {
-    let worker: OutboundQueueWorker
-    let logger: Logger
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await worker.runOnce()
-            } catch {
-                logger.error("outbound queue run failed", metadata: ["error": "\(error)"])
-            }
-            _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(30)) }
-        }
-    }
-}
-
 struct Smtpd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "smtpd",
@@ -187,7 +170,7 @@ struct Smtpd: AsyncParsableCommand {
         let logger = makeLogger("veil.smtpd")
         let text = healthPort.map(String.init) ?? ProcessInfo.processInfo.environment["VEIL_SMTP_HEALTH_PORT"] ?? "20382"
         guard let port = Int(text), (0...65_535).contains(port) else { throw CLIError("invalid health port: \(text)") }
-        var services = runtime.services(logger: logger) + [CheckpointService(store: store, logger: logger)]
+        var services = runtime.services(logger: logger) + [PeriodicService.checkpoints(store, logger: logger)]
         if port != 0 {
             var quiet = makeLogger("veil.health")
             quiet.logLevel = .warning

@@ -58,7 +58,7 @@ struct Veil: AsyncParsableCommand {
 }
 
 /// Opens the configured database and brings its schema up to date. The daemons (`daemon`)
-/// checkpoint the WAL from `CheckpointService` instead of on commit.
+/// checkpoint the WAL from `PeriodicService.checkpoints` instead of on commit.
 func openStore(_ settings: Settings, daemon: Bool = false) throws -> Store {
     let store = try Store(path: settings.database, checkpointsInBackground: daemon)
     try store.migrate()

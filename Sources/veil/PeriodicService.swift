@@ -1,0 +1,61 @@
+import Logging
+import NIOPosix
+import ServiceLifecycle
+import VeilAPI
+import VeilMailHandler
+import VeilStore
+
+/// Runs `work` every `interval` until shutdown — a failure is logged and the next round comes —
+/// then `atShutdown` once. It never returns early: a service that returns stops the whole group.
+struct PeriodicService: Service {
+    let interval: Duration
+    let logger: Logger
+    /// What the log line says when a round fails, and at which level.
+    let failure: Logger.Message
+    var failureLevel: Logger.Level = .error
+    let work: @Sendable () async throws -> Void
+    var atShutdown: @Sendable () -> Void = {}
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await work()
+            } catch {
+                logger.log(level: failureLevel, failure, metadata: ["error": "\(error)"])
+            }
+            _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+        atShutdown()
+    }
+}
+
+extension PeriodicService {
+    /// Copies the WAL into the database file four times a second, off the write path (see
+    /// `Store.init(checkpointsInBackground:)`), and once more at shutdown. On NIO's thread pool:
+    /// the fsync must not hold an event loop or a concurrency thread. A failure is mostly "busy":
+    /// another process is checkpointing at that very moment.
+    static func checkpoints(_ store: Store, logger: Logger) -> PeriodicService {
+        PeriodicService(interval: .milliseconds(250), logger: logger, failure: "checkpoint skipped", failureLevel: .debug,
+                        work: { _ = try await NIOThreadPool.singleton.runIfActive { try store.checkpoint() } },
+                        atShutdown: { _ = try? store.checkpoint() })
+    }
+
+    /// Writes the API keys' gathered `last_used`/`times` every second on NIO's thread pool (a loop
+    /// waiting for SQLite's writer would stall its connections), and once more at shutdown.
+    static func keyUsage(_ store: Store, logger: Logger) -> PeriodicService {
+        PeriodicService(interval: .seconds(1), logger: logger, failure: "API key use not recorded yet", failureLevel: .warning,
+                        work: { try await NIOThreadPool.singleton.runIfActive { try store.flushKeyUsage() } },
+                        atShutdown: { try? store.flushKeyUsage() })
+    }
+
+    /// Makes due `otp_received` calls every 5 seconds.
+    static func webhooks(_ deliverer: WebhookDeliverer, logger: Logger) -> PeriodicService {
+        PeriodicService(interval: .seconds(5), logger: logger, failure: "webhook run failed", work: { try await deliverer.runOnce() })
+    }
+
+    /// Retries queued copies every 30 seconds.
+    static func outboundQueue(_ worker: OutboundQueueWorker, logger: Logger) -> PeriodicService {
+        PeriodicService(interval: .seconds(30), logger: logger, failure: "outbound queue run failed",
+                        work: { try await worker.runOnce() })
+    }
+}
