@@ -123,7 +123,7 @@ extension Store {
     /// All mailboxes an alias forwards to, primary first.
     public func mailboxes(ofAlias alias: Alias) throws -> [Mailbox] {
         guard let aliasId = alias.id else { return [] }
-        return try pool.read { db in try Self.mailboxes(ofAlias: aliasId, primary: alias.mailboxId, db) }
+        return try hotRead { db in try Self.mailboxes(ofAlias: aliasId, primary: alias.mailboxId, db) }
     }
 }
 

@@ -328,18 +328,6 @@ extension Database {
         try Row.fetchAll(cachedStatement(sql: sql), arguments: arguments)
     }
 
-    func cachedRow(_ sql: String, _ arguments: StatementArguments = []) throws -> Row? {
-        try Row.fetchOne(cachedStatement(sql: sql), arguments: arguments)
-    }
-
-    func cachedAll<Record: FetchableRecord>(_ type: Record.Type, _ sql: String, _ arguments: StatementArguments = []) throws -> [Record] {
-        try Record.fetchAll(cachedStatement(sql: sql), arguments: arguments)
-    }
-
-    func cachedOne<Record: FetchableRecord>(_ type: Record.Type, _ sql: String, _ arguments: StatementArguments = []) throws -> Record? {
-        try Record.fetchOne(cachedStatement(sql: sql), arguments: arguments)
-    }
-
     func cachedValue<Value: DatabaseValueConvertible & StatementColumnConvertible>(
         _ type: Value.Type, _ sql: String, _ arguments: StatementArguments = []) throws -> Value? {
         try Value.fetchOne(cachedStatement(sql: sql), arguments: arguments)
