@@ -46,8 +46,13 @@ public struct APIError: Error, Sendable {
 extension Response {
     /// A JSON response with exactly `Content-Type: application/json` (some clients compare it whole).
     static func json(_ value: JSON, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: value.serialized)))
+        var writer = JSONWriter()
+        value.write(to: &writer)
+        return .json(writer, status: status)
+    }
+
+    static func json(_ writer: JSONWriter, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: writer.buffer))
     }
 }
 
@@ -115,8 +120,14 @@ extension APIContext {
 /// SimpleLogin's date format: `2020-04-06 17:57:14+00:00`.
 enum APIDate {
     static func string(_ date: Date) -> String {
-        TextFormat.utcDateTime(Int64(date.timeIntervalSince1970.rounded(.down)), suffix: "+00:00")
+        TextFormat.utcDateTime(seconds(date), suffix: "+00:00")
     }
 
-    static func timestamp(_ date: Date) -> JSON { .int(Int64(date.timeIntervalSince1970.rounded(.down))) }
+    static func timestamp(_ date: Date) -> JSON { .int(seconds(date)) }
+
+    static func seconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970.rounded(.down)) }
+
+    static func write(_ date: Date, to json: inout JSONWriter) {
+        json.utcDateTime(seconds(date), suffix: "+00:00")
+    }
 }

@@ -218,7 +218,9 @@ struct AliasCreationRoutes {
         if let hostname, !hostname.isEmpty {
             try await offloaded { [store] in try store.recordHostname(hostname.lowercased(), aliasId: aliasId, userId: userId) }
         }
-        return .json(Serialize.createdAlias(view, format: user.senderFormat), status: .created)
+        var json = JSONWriter()
+        Serialize.alias(view, format: user.senderFormat, to: &json, isCreation: true)
+        return .json(json, status: .created)
     }
 }
 

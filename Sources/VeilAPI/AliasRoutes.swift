@@ -40,7 +40,14 @@ struct AliasRoutes {
             : request.hasQuery("disabled") ? .disabled : request.hasQuery("enabled") ? .enabled : .all
         let query = try await request.optionalObject(context: context)["query"]?.string
         let views = try store.aliasPage(userId: userId, page: page, filter: filter, query: query)
-        return .json(["aliases": .array(views.map { Serialize.alias($0, format: user.senderFormat) })])
+        var json = JSONWriter(capacity: 1_024 + 768 * views.count)
+        json.beginObject()
+        json.key("aliases")
+        json.beginArray()
+        for view in views { Serialize.alias(view, format: user.senderFormat, to: &json) }
+        json.endArray()
+        json.endObject()
+        return .json(json)
     }
 
     func listV1(_ request: Request, _ context: APIContext) async throws -> Response {
@@ -57,7 +64,9 @@ struct AliasRoutes {
         guard let view = try store.aliasView(id: id, userId: userId) else {
             throw try store.aliasExists(id: id) ? APIError.forbidden : APIError.badRequest("Unknown error")
         }
-        return .json(Serialize.alias(view, format: user.senderFormat))
+        var json = JSONWriter()
+        Serialize.alias(view, format: user.senderFormat, to: &json)
+        return .json(json)
     }
 
     func delete(_ context: APIContext) throws -> Response {

@@ -60,7 +60,10 @@ struct Authenticator: RouterMiddleware {
 
 extension HTTPField.Name {
     /// SimpleLogin's API key header (not `Authorization`).
-    static var authentication: HTTPField.Name { HTTPField.Name("Authentication")! }
+    static let authentication = HTTPField.Name("Authentication")!
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
+    static let twilioSignature = HTTPField.Name("X-Twilio-Signature")!
+    static let webhookSecret = HTTPField.Name("X-Veil-Webhook-Secret")!
 }
 
 /// Behind the reverse proxy on the same machine every peer is loopback: then the client is the
@@ -71,7 +74,7 @@ struct ClientAddressMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
         guard let peer = context.remoteAddress, peer.hasPrefix("127.") || peer == "::1",
-              let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!],
+              let forwarded = request.headers[.forwardedFor],
               let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty, last.count <= 45
         else { return try await next(request, context) }
         var context = context

@@ -94,14 +94,14 @@ struct PhoneRoutes {
         let sms: InboundSMS
         if provider == "twilio" {
             let fields = Self.formFields(bytes)
-            let signature = request.headers[HTTPField.Name("X-Twilio-Signature")!] ?? ""
+            let signature = request.headers[.twilioSignature] ?? ""
             let url = publicURL.trimmingCharacters(in: ["/"]) + "/api/phone/sms/twilio"
             guard constantTimeEquals(Array(signature.utf8), Array(Self.twilioSignature(secret: secret, url: url, fields: fields).utf8)) else {
                 throw APIError(.forbidden, "Invalid signature")
             }
             sms = InboundSMS(to: fields["To"] ?? "", from: fields["From"] ?? "", body: fields["Body"] ?? "")
         } else {
-            let given = request.headers[HTTPField.Name("X-Veil-Webhook-Secret")!] ?? ""
+            let given = request.headers[.webhookSecret] ?? ""
             guard constantTimeEquals(Array(given.utf8), Array(secret.utf8)) else { throw APIError(.forbidden, "Invalid secret") }
             guard let json = try? JSON.parse(bytes), let to = json["to"]?.string, let from = json["from"]?.string,
                   let text = json["body"]?.string

@@ -8,48 +8,64 @@ enum Serialize {
         ["id": .optional(mailbox.id), "email": .string(mailbox.email)]
     }
 
-    /// Alias object, v2 serialisation (§2.1).
-    static func alias(_ view: AliasView, format: SenderFormat) -> JSON {
+    /// Alias object, v2 serialisation (§2.1), written straight into the answer: every alias of a
+    /// page goes through here. Creation answers add the address as a top-level `alias` field
+    /// (Bitwarden reads it).
+    static func alias(_ view: AliasView, format: SenderFormat, to json: inout JSONWriter, isCreation: Bool = false) {
         let alias = view.alias
-        var latest: JSON = .null
+        json.beginObject()
+        json.key("id"); json.optional(alias.id)
+        json.key("email"); json.string(alias.email)
+        json.key("name"); json.optional(alias.name)
+        json.key("note"); json.optional(alias.note)
+        json.key("enabled"); json.bool(alias.enabled)
+        json.key("pinned"); json.bool(alias.pinned)
+        json.key("creation_date"); APIDate.write(alias.createdAt, to: &json)
+        json.key("creation_timestamp"); json.int(APIDate.seconds(alias.createdAt))
+        json.key("nb_forward"); json.int(Int64(alias.nbForward))
+        json.key("nb_block"); json.int(Int64(alias.nbBlock))
+        json.key("nb_reply"); json.int(Int64(alias.nbReply))
+        json.key("mailbox")
+        if let primary = view.mailboxes.first { mailboxRef(primary, to: &json) } else { json.null() }
+        json.key("mailboxes")
+        json.beginArray()
+        for mailbox in view.mailboxes { mailboxRef(mailbox, to: &json) }
+        json.endArray()
+        json.key("support_pgp"); json.bool(view.mailboxes.contains { $0.pgpPublicKey != nil })
+        json.key("disable_pgp"); json.bool(alias.disablePgp)
+        json.key("latest_activity")
         if let log = view.latestLog {
             let contact = view.latestContact
-            latest = [
-                "timestamp": APIDate.timestamp(log.createdAt),
-                "action": .string(log.action.rawValue),
-                "contact": [
-                    "email": .string(contact?.websiteEmail ?? ""),
-                    "name": .optional(contact?.name),
-                    "reverse_alias": .string(contact.map { reverseAliasDisplay($0, format: format) } ?? ""),
-                ],
-            ]
+            json.beginObject()
+            json.key("timestamp"); json.int(APIDate.seconds(log.createdAt))
+            json.key("action"); json.string(log.action.rawValue)
+            json.key("contact")
+            json.beginObject()
+            json.key("email"); json.string(contact?.websiteEmail ?? "")
+            json.key("name"); json.optional(contact?.name)
+            json.key("reverse_alias")
+            json.beginString()
+            if let contact {
+                ReverseAlias.display(contactName: contact.name, contactEmail: contact.websiteEmail,
+                                     reverseAlias: contact.replyEmail, format: format, to: &json)
+            }
+            json.endString()
+            json.endObject()
+            json.endObject()
+        } else {
+            json.null()
         }
-        let primary = view.mailboxes.first
-        return [
-            "id": .optional(alias.id),
-            "email": .string(alias.email),
-            "name": .optional(alias.name),
-            "note": .optional(alias.note),
-            "enabled": .bool(alias.enabled),
-            "pinned": .bool(alias.pinned),
-            "creation_date": .string(APIDate.string(alias.createdAt)),
-            "creation_timestamp": APIDate.timestamp(alias.createdAt),
-            "nb_forward": .int(Int64(alias.nbForward)),
-            "nb_block": .int(Int64(alias.nbBlock)),
-            "nb_reply": .int(Int64(alias.nbReply)),
-            "mailbox": primary.map(mailboxRef) ?? .null,
-            "mailboxes": .array(view.mailboxes.map(mailboxRef)),
-            "support_pgp": .bool(view.mailboxes.contains { $0.pgpPublicKey != nil }),
-            "disable_pgp": .bool(alias.disablePgp),
-            "latest_activity": latest,
-        ]
+        if isCreation {
+            json.key("alias"); json.string(alias.email)
+        }
+        json.endObject()
     }
 
-    /// Creation answers add the address as a top-level `alias` field (Bitwarden reads it).
-    static func createdAlias(_ view: AliasView, format: SenderFormat) -> JSON {
-        guard case .object(var members) = alias(view, format: format) else { return .null }
-        members.append(("alias", .string(view.alias.email)))
-        return .object(members)
+    static func mailboxRef(_ mailbox: Mailbox, to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("id"); json.optional(mailbox.id)
+        json.key("email"); json.string(mailbox.email)
+        json.endObject()
     }
 
     /// v1 serialisation, for the legacy `/api/aliases`.

@@ -40,14 +40,27 @@ public enum ReverseAlias {
     /// How the API shows a contact: `"<name> | <formatted address>" <reverse alias>` (spec/api.md §2.2).
     public static func display(contactName: String?, contactEmail: String, reverseAlias: String,
                                format: SenderFormat) -> String {
-        let formatted: String
-        switch format {
-        case .at: formatted = TextFormat.replacing("@", with: " at ", in: contactEmail)
-        case .a: formatted = TextFormat.replacing("@", with: "(a)", in: contactEmail)
-        case .nameOnly, .atOnly, .noName: formatted = contactEmail
+        var text = ""
+        display(contactName: contactName, contactEmail: contactEmail, reverseAlias: reverseAlias, format: format, to: &text)
+        return text
+    }
+
+    /// The same text, streamed in pieces (the API writes it straight into a JSON answer, where
+    /// building the string first cost an allocation per piece on every alias of a page).
+    public static func display(contactName: String?, contactEmail: String, reverseAlias: String,
+                               format: SenderFormat, to output: inout some TextOutputStream) {
+        output.write("\"")
+        if let contactName, contactName.utf8.contains(where: { $0 != UInt8(ascii: "\"") }) {
+            TextFormat.write(contactName, replacing: "\"", with: "", to: &output)
+            output.write(" | ")
         }
-        let name = TextFormat.replacing("\"", with: "", in: contactName ?? "")
-        let label = name.isEmpty ? formatted : name + " | " + formatted
-        return "\"" + label + "\" <" + reverseAlias + ">"
+        switch format {
+        case .at: TextFormat.write(contactEmail, replacing: "@", with: " at ", to: &output)
+        case .a: TextFormat.write(contactEmail, replacing: "@", with: "(a)", to: &output)
+        case .nameOnly, .atOnly, .noName: output.write(contactEmail)
+        }
+        output.write("\" <")
+        output.write(reverseAlias)
+        output.write(">")
     }
 }

@@ -34,38 +34,18 @@ public enum TextFormat {
 
     /// UTC `YYYY-MM-DD HH:MM:SS` (or with `T` as the separator), from whole seconds since 1970.
     public static func utcDateTime(_ seconds: Int64, separator: Character = " ", suffix: String = "") -> String {
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        let year = Int(parts.tm_year) + 1900
-        guard (0...9999).contains(year), let separatorByte = separator.asciiValue else {
-            return zeroPadded(year, width: 4) + "-" + zeroPadded(Int(parts.tm_mon) + 1, width: 2) + "-"
-                + zeroPadded(Int(parts.tm_mday), width: 2) + String(separator) + zeroPadded(Int(parts.tm_hour), width: 2) + ":"
-                + zeroPadded(Int(parts.tm_min), width: 2) + ":" + zeroPadded(Int(parts.tm_sec), width: 2) + suffix
+        let parts = utcParts(seconds)
+        guard (0...9999).contains(parts.year), let separatorByte = separator.asciiValue else {
+            return zeroPadded(parts.year, width: 4) + "-" + zeroPadded(Int(parts.tm.tm_mon) + 1, width: 2) + "-"
+                + zeroPadded(Int(parts.tm.tm_mday), width: 2) + String(separator) + zeroPadded(Int(parts.tm.tm_hour), width: 2) + ":"
+                + zeroPadded(Int(parts.tm.tm_min), width: 2) + ":" + zeroPadded(Int(parts.tm.tm_sec), width: 2) + suffix
         }
         // Written in place: the string concatenations allocated a dozen times per date, and every
         // alias of an API page carries one.
         let suffixBytes = suffix.utf8
-        return String(unsafeUninitializedCapacity: 19 + suffixBytes.count) { buffer in
-            func put(_ value: Int, _ width: Int, at offset: Int) {
-                var rest = value
-                for index in stride(from: offset + width - 1, through: offset, by: -1) {
-                    buffer[index] = UInt8(ascii: "0") + UInt8(rest % 10)
-                    rest /= 10
-                }
-            }
-            put(year, 4, at: 0)
-            buffer[4] = UInt8(ascii: "-")
-            put(Int(parts.tm_mon) + 1, 2, at: 5)
-            buffer[7] = UInt8(ascii: "-")
-            put(Int(parts.tm_mday), 2, at: 8)
-            buffer[10] = separatorByte
-            put(Int(parts.tm_hour), 2, at: 11)
-            buffer[13] = UInt8(ascii: ":")
-            put(Int(parts.tm_min), 2, at: 14)
-            buffer[16] = UInt8(ascii: ":")
-            put(Int(parts.tm_sec), 2, at: 17)
-            var end = 19
+        return String(unsafeUninitializedCapacity: utcDateTimeLength + suffixBytes.count) { buffer in
+            writeUTCDateTime(parts, separator: separatorByte, to: UnsafeMutableRawBufferPointer(buffer))
+            var end = utcDateTimeLength
             for byte in suffixBytes {
                 buffer[end] = byte
                 end += 1
@@ -74,16 +54,66 @@ public enum TextFormat {
         }
     }
 
+    /// The 19 bytes of `YYYY-MM-DD HH:MM:SS` at the start of `buffer`, for writers that have a
+    /// buffer of their own; false (nothing written) for years outside 0–9999.
+    public static func writeUTCDateTime(_ seconds: Int64, separator: UInt8 = UInt8(ascii: " "),
+                                        to buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        let parts = utcParts(seconds)
+        guard (0...9999).contains(parts.year), buffer.count >= utcDateTimeLength else { return false }
+        writeUTCDateTime(parts, separator: separator, to: buffer)
+        return true
+    }
+
+    public static let utcDateTimeLength = 19
+
+    private static func utcParts(_ seconds: Int64) -> (tm: tm, year: Int) {
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        return (parts, Int(parts.tm_year) + 1900)
+    }
+
+    private static func writeUTCDateTime(_ parts: (tm: tm, year: Int), separator: UInt8, to buffer: UnsafeMutableRawBufferPointer) {
+        func put(_ value: Int, _ width: Int, at offset: Int) {
+            var rest = value
+            for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                buffer[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+        }
+        put(parts.year, 4, at: 0)
+        buffer[4] = UInt8(ascii: "-")
+        put(Int(parts.tm.tm_mon) + 1, 2, at: 5)
+        buffer[7] = UInt8(ascii: "-")
+        put(Int(parts.tm.tm_mday), 2, at: 8)
+        buffer[10] = separator
+        put(Int(parts.tm.tm_hour), 2, at: 11)
+        buffer[13] = UInt8(ascii: ":")
+        put(Int(parts.tm.tm_min), 2, at: 14)
+        buffer[16] = UInt8(ascii: ":")
+        put(Int(parts.tm.tm_sec), 2, at: 17)
+    }
+
     /// `text` with every occurrence of the ASCII byte `target` replaced by `replacement`.
     public static func replacing(_ target: Unicode.Scalar, with replacement: String, in text: String) -> String {
+        guard text.utf8.contains(UInt8(target.value)) else { return text }
+        var out = ""
+        write(text, replacing: target, with: replacement, to: &out)
+        return out
+    }
+
+    /// The same text, streamed in pieces.
+    public static func write(_ text: String, replacing target: Unicode.Scalar, with replacement: String,
+                             to output: inout some TextOutputStream) {
         precondition(target.isASCII)
         let byte = UInt8(target.value)
-        guard text.utf8.contains(byte) else { return text }
-        var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count + 8)
-        for current in text.utf8 {
-            if current == byte { out.append(contentsOf: replacement.utf8) } else { out.append(current) }
+        var start = text.utf8.startIndex
+        while let found = text.utf8[start...].firstIndex(of: byte) {
+            // Slices at an ASCII byte are always whole characters.
+            output.write(String(text.utf8[start..<found]) ?? "")
+            output.write(replacement)
+            start = text.utf8.index(after: found)
         }
-        return String(decoding: out, as: UTF8.self)
+        output.write(start == text.utf8.startIndex ? text : String(text.utf8[start...]) ?? "")
     }
 }

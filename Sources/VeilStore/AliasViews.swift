@@ -9,6 +9,13 @@ public struct AliasView: Sendable {
     public var mailboxes: [Mailbox]
     public var latestLog: EmailLog?
     public var latestContact: Contact?
+
+    public init(alias: Alias, mailboxes: [Mailbox], latestLog: EmailLog?, latestContact: Contact?) {
+        self.alias = alias
+        self.mailboxes = mailboxes
+        self.latestLog = latestLog
+        self.latestContact = latestContact
+    }
 }
 
 extension AliasView {

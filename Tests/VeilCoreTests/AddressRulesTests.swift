@@ -107,6 +107,9 @@ import Testing
         }
         #expect(display(.at, "First Last") == "\"First Last | first at example.com\" <qjcv@veil.example>")
         #expect(display(.at, nil) == "\"first at example.com\" <qjcv@veil.example>")
+        #expect(display(.at, "") == "\"first at example.com\" <qjcv@veil.example>")
+        #expect(display(.at, "\"\"") == "\"first at example.com\" <qjcv@veil.example>")
+        #expect(display(.atOnly, "Zoë") == "\"Zoë | first@example.com\" <qjcv@veil.example>")
         #expect(display(.a, nil) == "\"first(a)example.com\" <qjcv@veil.example>")
         #expect(display(.noName, "Say \"hi\"") == "\"Say hi | first@example.com\" <qjcv@veil.example>")
     }
