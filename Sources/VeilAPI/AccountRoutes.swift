@@ -102,7 +102,7 @@ struct AccountRoutes {
     func sudo(_ request: Request, _ context: APIContext) async throws -> Response {
         var request = request
         let (user, userId) = try context.requireUser()
-        guard await services.rateLimiter.allow("sudo:\(userId)", limits: [(5, .seconds(60))]) else { throw APIError.rateLimited }
+        guard services.rateLimiter.allow("sudo:\(userId)", limits: [(5, .seconds(60))]) else { throw APIError.rateLimited }
         let password = try await request.optionalObject(context: context)["password"]?.string ?? ""
         let hash = user.passwordHash ?? PasswordRule.decoyHash
         let valid = try await NIOThreadPool.singleton.runIfActive { PasswordRule.verify(password, hash: hash) }

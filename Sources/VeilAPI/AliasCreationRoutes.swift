@@ -74,7 +74,7 @@ struct AliasCreationRoutes {
     }
 
     func limitCreation(_ context: APIContext, userId: Int64) async throws {
-        guard await services.rateLimiter.allow("alias-create:\(userId)", limits: RateLimiter.aliasCreation) else {
+        guard services.rateLimiter.allow("alias-create:\(userId)", limits: RateLimiter.aliasCreation) else {
             throw APIError.rateLimited
         }
     }

@@ -55,7 +55,7 @@ struct AuthRoutes {
 
     func limit(_ context: APIContext, _ endpoint: String, perMinute: Int) async throws {
         let client = context.remoteAddress ?? "unknown"
-        guard await services.rateLimiter.allow("auth-\(endpoint):\(client)", limits: [(perMinute, .seconds(60))]) else {
+        guard services.rateLimiter.allow("auth-\(endpoint):\(client)", limits: [(perMinute, .seconds(60))]) else {
             throw APIError.rateLimited
         }
     }
@@ -64,7 +64,7 @@ struct AuthRoutes {
     func limitAccount(_ endpoint: String, _ email: String?) async throws {
         guard let email else { return }
         let account = EmailAddress.canonical(email)
-        guard await services.rateLimiter.allow("auth-\(endpoint)-account:\(account)", limits: [(10, .seconds(60))]) else {
+        guard services.rateLimiter.allow("auth-\(endpoint)-account:\(account)", limits: [(10, .seconds(60))]) else {
             throw APIError.rateLimited
         }
     }

@@ -57,7 +57,7 @@ struct CustomDomainRoutes {
     func update(_ request: Request, _ context: APIContext) async throws -> Response {
         var request = request
         let (user, userId) = try context.requireUser()
-        guard await services.rateLimiter.allow("domain-update:\(userId)", limits: [(100, .seconds(3600))]) else { throw APIError.rateLimited }
+        guard services.rateLimiter.allow("domain-update:\(userId)", limits: [(100, .seconds(3600))]) else { throw APIError.rateLimited }
         let body = try await request.requiredObject(context: context)
         let view = try owned(context, userId: userId)
         guard let id = view.domain.id else { throw APIError.forbidden }
@@ -128,7 +128,7 @@ struct CustomDomainRoutes {
 
     func verify(_ context: APIContext) async throws -> Response {
         let (user, userId) = try context.requireUser()
-        guard await services.rateLimiter.allow("domain-verify:\(userId)", limits: [(30, .seconds(3600))]) else { throw APIError.rateLimited }
+        guard services.rateLimiter.allow("domain-verify:\(userId)", limits: [(30, .seconds(3600))]) else { throw APIError.rateLimited }
         let view = try owned(context, userId: userId)
         let (stored, outcome) = try await manager.verify(view.domain)
         var checks: [(String, JSON)] = []

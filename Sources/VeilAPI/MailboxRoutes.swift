@@ -39,7 +39,7 @@ struct MailboxRoutes {
     func create(_ request: Request, _ context: APIContext) async throws -> Response {
         var request = request
         let (user, userId) = try context.requireUser()
-        guard await services.rateLimiter.allow("mailbox-create:\(userId)", limits: [(20, .seconds(3600))]) else { throw APIError.rateLimited }
+        guard services.rateLimiter.allow("mailbox-create:\(userId)", limits: [(20, .seconds(3600))]) else { throw APIError.rateLimited }
         let body = try await request.optionalObject(context: context)
         guard let raw = body["email"]?.string, !raw.isEmpty else { throw APIError.badRequest("Invalid email") }
         let email = EmailAddress.sanitize(raw)

@@ -21,7 +21,7 @@ struct PaymentRoutes {
     func processPayment(_ request: Request, _ context: APIContext) async throws -> Response {
         var request = request
         let (_, userId) = try context.requireUser()
-        guard await services.rateLimiter.allow("apple:\(userId)", limits: [(20, .seconds(3600))]) else { throw APIError.rateLimited }
+        guard services.rateLimiter.allow("apple:\(userId)", limits: [(20, .seconds(3600))]) else { throw APIError.rateLimited }
         let body = try await request.optionalObject(context: context)
         guard let receipt = body["receipt_data"]?.string, !receipt.isEmpty, receipt.utf8.count <= 1_000_000,
               let endpoint = services.configuration.appleVerifyURL

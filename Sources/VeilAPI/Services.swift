@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import VeilCore
 import VeilDNS
 import VeilStore
@@ -84,28 +85,47 @@ public struct APIServices: Sendable {
     }
 }
 
-/// Sliding-window limits kept in memory, per key (account or client address).
-public actor RateLimiter {
+/// Sliding-window limits kept in memory, per key (account or client address). A lock, not an
+/// actor: the critical section is a few comparisons, and an actor hop on every alias creation
+/// cost more than the check.
+public final class RateLimiter: Sendable {
     let enabled: Bool
-    private var hits: [String: [ContinuousClock.Instant]] = [:]
+    private struct Entry {
+        var hits: [ContinuousClock.Instant]
+        /// The longest window of the limits this key is checked against: older hits never count.
+        var window: Duration
+    }
+    private let entries = Mutex<[String: Entry]>([:])
+    /// Above this many keys, keys with no hit inside their window are dropped.
+    let pruneAbove: Int
 
-    public init(enabled: Bool) { self.enabled = enabled }
+    public init(enabled: Bool, pruneAbove: Int = 100_000) {
+        self.enabled = enabled
+        self.pruneAbove = pruneAbove
+    }
 
     /// Records a hit and says whether it stays within every `(count, window)` limit.
-    public func allow(_ key: String, limits: [(count: Int, window: Duration)]) -> Bool {
+    public func allow(_ key: String, limits: [(count: Int, window: Duration)], now: ContinuousClock.Instant = .now) -> Bool {
         guard enabled else { return true }
-        let now = ContinuousClock.now
         let longest = limits.map(\.window).max() ?? .seconds(60)
-        var recent = (hits[key] ?? []).filter { now - $0 < longest }
-        for limit in limits where recent.filter({ now - $0 < limit.window }).count >= limit.count {
-            hits[key] = recent
-            return false
+        return entries.withLock { entries in
+            var recent = (entries[key]?.hits ?? []).filter { now - $0 < longest }
+            var allowed = true
+            for limit in limits where recent.filter({ now - $0 < limit.window }).count >= limit.count {
+                allowed = false
+                break
+            }
+            if allowed { recent.append(now) }
+            entries[key] = Entry(hits: recent, window: longest)
+            if entries.count > pruneAbove {
+                entries = entries.filter { _, entry in entry.hits.last.map { now - $0 < entry.window } ?? false }
+            }
+            return allowed
         }
-        recent.append(now)
-        hits[key] = recent
-        if hits.count > 100_000 { hits = hits.filter { !$0.value.isEmpty } }
-        return true
     }
+
+    /// How many keys are remembered (for tests of the pruning).
+    var keyCount: Int { entries.withLock { $0.count } }
 
     /// SimpleLogin's alias-creation limit: 100/day, 50/hour, 5/minute per user.
     static let aliasCreation: [(count: Int, window: Duration)] = [(5, .seconds(60)), (50, .seconds(3600)), (100, .seconds(86_400))]

@@ -160,7 +160,7 @@ struct SettingRoutes {
     func importAliases(_ request: Request, _ context: APIContext) async throws -> Response {
         var request = request
         let (_, userId) = try context.requireUser()
-        guard await services.rateLimiter.allow("import:\(userId)", limits: [(10, .seconds(3600))]) else { throw APIError.rateLimited }
+        guard services.rateLimiter.allow("import:\(userId)", limits: [(10, .seconds(3600))]) else { throw APIError.rateLimited }
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: context.maxUploadSize)

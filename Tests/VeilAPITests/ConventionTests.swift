@@ -118,3 +118,43 @@ import VeilStore
         #expect(throws: JSON.ParseError.self) { try JSON.parse(Array("\"\\ud800\\u0041\"".utf8)) }
     }
 }
+
+@Suite struct RateLimiterTests {
+    let start = ContinuousClock.now
+
+    @Test func slidingWindowsPerKey() {
+        let limiter = RateLimiter(enabled: true)
+        let limits: [(count: Int, window: Duration)] = [(2, .seconds(60)), (3, .seconds(3600))]
+        #expect(limiter.allow("a", limits: limits, now: start))
+        #expect(limiter.allow("a", limits: limits, now: start + .seconds(1)))
+        #expect(!limiter.allow("a", limits: limits, now: start + .seconds(2)))  // 2 per minute
+        #expect(limiter.allow("b", limits: limits, now: start + .seconds(2)))   // keys are separate
+        #expect(limiter.allow("a", limits: limits, now: start + .seconds(61)))  // the first hit left the minute
+        #expect(!limiter.allow("a", limits: limits, now: start + .seconds(200))) // 3 per hour
+        #expect(limiter.allow("a", limits: limits, now: start + .seconds(3601)))
+    }
+
+    @Test func refusedHitsDoNotCount() {
+        let limiter = RateLimiter(enabled: true)
+        let limits: [(count: Int, window: Duration)] = [(1, .seconds(10))]
+        #expect(limiter.allow("k", limits: limits, now: start))
+        for second in 1..<10 { #expect(!limiter.allow("k", limits: limits, now: start + .seconds(second))) }
+        #expect(limiter.allow("k", limits: limits, now: start + .seconds(10)))
+    }
+
+    @Test func disabledAllowsEverything() {
+        let limiter = RateLimiter(enabled: false)
+        for _ in 0..<100 { #expect(limiter.allow("k", limits: [(1, .seconds(60))], now: start)) }
+    }
+
+    @Test func keysWithNothingInTheirWindowArePruned() {
+        let limiter = RateLimiter(enabled: true, pruneAbove: 10)
+        for index in 0..<10 { _ = limiter.allow("old\(index)", limits: [(5, .seconds(60))], now: start) }
+        _ = limiter.allow("long", limits: [(5, .seconds(3600))], now: start)
+        #expect(limiter.keyCount == 11)
+        _ = limiter.allow("new", limits: [(5, .seconds(60))], now: start + .seconds(120))
+        // The minute-window keys expired; the hour-window key and the new one stay.
+        #expect(limiter.keyCount == 2)
+        #expect(!limiter.allow("long", limits: [(1, .seconds(3600))], now: start + .seconds(121)))
+    }
+}
