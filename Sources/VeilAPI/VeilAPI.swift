@@ -9,6 +9,11 @@ import VeilStore
 /// Builds the HTTP application: SimpleLogin-compatible routes under `/api`, the two web pages the
 /// e-mails link to, CORS for browser extensions, JSON errors everywhere.
 public enum VeilAPIServer {
+    /// A keep-alive connection with nothing read or written for this long is closed, so idle
+    /// clients cannot hold connections (and their memory) forever. Above the 60 s that common
+    /// reverse proxies keep an idle upstream connection.
+    public static let defaultIdleTimeout = TimeAmount.seconds(75)
+
     /// `metrics`: the Prometheus text of the process, served at `/metrics` when given.
     public static func router(services: APIServices, auth: AuthConfiguration, mailer: any Mailer, publicURL: String,
                               metrics: (@Sendable () -> [UInt8])? = nil) -> Router<APIContext> {
@@ -54,9 +59,11 @@ public enum VeilAPIServer {
 
     public static func application(services: APIServices, auth: AuthConfiguration, mailer: any Mailer, publicURL: String,
                                    host: String, port: Int, logger: Logger,
-                                   metrics: (@Sendable () -> [UInt8])? = nil) -> some ApplicationProtocol {
+                                   metrics: (@Sendable () -> [UInt8])? = nil,
+                                   idleTimeout: TimeAmount = defaultIdleTimeout) -> some ApplicationProtocol {
         Application(
             router: router(services: services, auth: auth, mailer: mailer, publicURL: publicURL, metrics: metrics),
+            server: .http1(configuration: .init(idleTimeout: idleTimeout)),
             configuration: .init(address: .hostname(host, port: port), serverName: "veil"),
             logger: logger)
     }
