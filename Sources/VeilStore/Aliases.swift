@@ -23,7 +23,7 @@ extension Store {
                             name: String? = nil, note: String? = nil, now: Date = Date()) throws -> Alias {
         try pool.write { db in
             try Self.insertAlias(userId: userId, email: email, mailboxIds: mailboxIds, customDomainId: customDomainId,
-                                 name: name, note: note, now: now, db)
+                                 name: name, note: note, now: now, db).alias
         }
     }
 
@@ -33,25 +33,24 @@ extension Store {
     public func createAliasBatched(userId: Int64, email: String, mailboxIds: [Int64], customDomainId: Int64? = nil,
                                    name: String? = nil, note: String? = nil, now: Date = Date()) async throws -> AliasView {
         try await groupCommit.write { db in
-            let alias = try Self.insertAlias(userId: userId, email: email, mailboxIds: mailboxIds,
-                                             customDomainId: customDomainId, name: name, note: note, now: now, db)
-            let mailboxes = try db.decodedRows(
-                "SELECT \(Mailbox.columns.joined(separator: ", ")) FROM mailboxes WHERE id IN (\(Database.placeholders(mailboxIds.count)))",
-                StatementArguments(mailboxIds), Mailbox.init)
+            let (alias, mailboxes) = try Self.insertAlias(userId: userId, email: email, mailboxIds: mailboxIds,
+                                                          customDomainId: customDomainId, name: name, note: note, now: now, db)
             return AliasView(created: alias, mailboxes: mailboxes)
         }
     }
 
     /// Every check throws before the first write, so a refused alias leaves nothing behind (what
-    /// `GroupCommit` requires of its writes).
+    /// `GroupCommit` requires of its writes). Returns the alias and its mailboxes (read for the
+    /// ownership check, in no particular order).
     static func insertAlias(userId: Int64, email: String, mailboxIds: [Int64], customDomainId: Int64?, name: String?,
-                            note: String?, now: Date, _ db: Database) throws -> Alias {
+                            note: String?, now: Date, _ db: Database) throws -> (alias: Alias, mailboxes: [Mailbox]) {
         guard let primary = mailboxIds.first else { throw StoreError.invalid("an alias needs a mailbox") }
         if try isAddressTaken(email, db) { throw StoreError.conflict("alias \(email) already exists") }
-        let owned = try db.cachedValue(Int.self, """
-            SELECT count(*) FROM mailboxes WHERE user_id = ? AND id IN (\(Database.placeholders(mailboxIds.count)))
-            """, StatementArguments([userId] + mailboxIds)) ?? 0
-        guard owned == Set(mailboxIds).count else { throw StoreError.invalid("mailbox not owned by user") }
+        let owned = try db.decodedRows("""
+            SELECT \(Mailbox.columns.joined(separator: ", ")) FROM mailboxes
+            WHERE user_id = ? AND id IN (\(Database.placeholders(mailboxIds.count)))
+            """, StatementArguments([userId] + mailboxIds), Mailbox.init)
+        guard owned.count == Set(mailboxIds).count else { throw StoreError.invalid("mailbox not owned by user") }
         var alias = Alias(userId: userId, email: email, mailboxId: primary, customDomainId: customDomainId,
                           name: name, note: note, createdAt: now)
         do {
@@ -64,7 +63,7 @@ extension Store {
             try db.cachedStatement(sql: "INSERT INTO alias_mailboxes (alias_id, mailbox_id) VALUES (?, ?)")
                 .execute(arguments: [alias.id, extra])
         }
-        return alias
+        return (alias, owned)
     }
 
     /// The alias with this address (case-insensitive), trashed ones included.
