@@ -106,7 +106,7 @@ extension Store {
         let extras = try db.cachedRows("""
             SELECT am.alias_id AS owner, m.* FROM alias_mailboxes am JOIN mailboxes m ON m.id = am.mailbox_id
             WHERE am.alias_id IN (\(Database.placeholders(withExtras.count))) AND m.verified = 1 ORDER BY m.email
-            """, StatementArguments(withExtras))
+            """, StatementArguments(integers: withExtras))
         var extrasByAlias: [Int64: [Mailbox]] = [:]
         for row in extras { extrasByAlias[row["owner"], default: []].append(try Mailbox(row: row)) }
         return views.map { view in

@@ -49,7 +49,7 @@ extension Store {
         let owned = try db.decodedRows("""
             SELECT \(Mailbox.columns.joined(separator: ", ")) FROM mailboxes
             WHERE user_id = ? AND id IN (\(Database.placeholders(mailboxIds.count)))
-            """, StatementArguments([userId] + mailboxIds), Mailbox.init)
+            """, StatementArguments(integers: [userId] + mailboxIds), Mailbox.init)
         guard owned.count == Set(mailboxIds).count else { throw StoreError.invalid("mailbox not owned by user") }
         var alias = Alias(userId: userId, email: email, mailboxId: primary, customDomainId: customDomainId,
                           name: name, note: note, createdAt: now)

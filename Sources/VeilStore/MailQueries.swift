@@ -29,7 +29,7 @@ extension Store {
             try Row.fetchAll(db, sql: """
                 SELECT mailbox_id, email FROM authorized_addresses
                 WHERE mailbox_id IN (\(mailboxIds.map { _ in "?" }.joined(separator: ",")))
-                """, arguments: StatementArguments(mailboxIds))
+                """, arguments: StatementArguments(integers: mailboxIds))
                 .map { (mailboxId: $0["mailbox_id"], email: $0["email"]) }
         }
     }
