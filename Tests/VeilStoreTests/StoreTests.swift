@@ -498,6 +498,69 @@ import VeilCore
         #expect(try store.aliasCount(userId: userId) == 601)
     }
 
+    /// A store whose last background checkpoint could not copy the whole WAL, as when commits
+    /// land while it runs (here a reader's snapshot holds it back, then lets go).
+    func storeWithPartlyCopiedWAL() throws -> (Store, userId: Int64, mailboxId: Int64, TestDatabase) {
+        let database = TestDatabase()
+        let store = try Store(path: database.path, checkpointsInBackground: true)
+        try store.migrate()
+        let user = try store.createUser(email: "me@example.com", name: nil, passwordHash: nil, activated: true, isPremium: true)
+        let userId = try #require(user.id), mailboxId = try #require(user.defaultMailboxId)
+        for index in 0..<200 { try store.createAlias(userId: userId, email: "a\(index)@veil.test", mailboxIds: [mailboxId]) }
+        var snapshot: DatabaseSnapshot? = try store.pool.makeSnapshot()
+        for index in 200..<400 { try store.createAlias(userId: userId, email: "a\(index)@veil.test", mailboxIds: [mailboxId]) }
+        let (frames, copied) = try store.checkpoint()
+        #expect(copied < frames, "the snapshot should have held the checkpoint back")
+        #expect(snapshot != nil)
+        snapshot = nil
+        return (store, userId, mailboxId, database)
+    }
+
+    @Test func aCommitBehindUncopiedFramesDoesNotStartTheWALOver() throws {
+        let (store, userId, mailboxId, _) = try storeWithPartlyCopiedWAL()
+        try store.createAlias(userId: userId, email: "appended@veil.test", mailboxIds: [mailboxId])
+        // The WAL kept its frames and grew (a new start would leave a handful): what a busy API
+        // had with background checkpoints alone.
+        #expect(try store.checkpoint().walFrames > 400)
+    }
+
+    /// The catch-up copies what the background checkpoint left, on the writer, between batches;
+    /// the next commit then starts the WAL over.
+    @Test func theWriterCatchesUpSoTheNextCommitStartsTheWALOver() async throws {
+        let (store, userId, mailboxId, _) = try storeWithPartlyCopiedWAL()
+        try store.createAlias(userId: userId, email: "appended@veil.test", mailboxIds: [mailboxId])
+        let (frames, copied) = try await store.finishCheckpoint()
+        #expect(frames > 400 && copied == frames)
+        _ = try await store.createAliasBatched(userId: userId, email: "next@veil.test", mailboxIds: [mailboxId])
+        #expect(try store.checkpoint().walFrames < 20)
+        #expect(try store.integrityCheck() == "ok")
+        #expect(try store.aliasCount(userId: userId) == 402)
+    }
+
+    @Test func workBetweenBatchesRunsOutsideTransactions() async throws {
+        let store = try TestDatabase().open()
+        let user = try store.createUser(email: "me@example.com", name: nil, passwordHash: nil, activated: true, isPremium: true)
+        let userId = try #require(user.id), mailboxId = try #require(user.defaultMailboxId)
+        let outcomes = try await withThrowingTaskGroup(of: Bool?.self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    _ = try await store.createAliasBatched(userId: userId, email: "a\(index)@veil.test", mailboxIds: [mailboxId])
+                    return nil
+                }
+                if index % 8 == 0 {
+                    group.addTask { try await store.groupCommit.betweenBatches { db in db.isInsideTransaction } }
+                }
+            }
+            var seen: [Bool] = []
+            for try await outcome in group { if let outcome { seen.append(outcome) } }
+            return seen
+        }
+        #expect(outcomes == [false, false, false, false, false])
+        struct Refused: Error {}
+        await #expect(throws: Refused.self) { try await store.groupCommit.betweenBatches { _ in throw Refused() } }
+        #expect(try store.aliasCount(userId: userId) == 40)
+    }
+
     @Test func withoutBackgroundCheckpointsCommitsCheckpointAsSQLiteDoes() throws {
         let store = try TestDatabase().open()
         let user = try store.createUser(email: "me@example.com", name: nil, passwordHash: nil, activated: true, isPremium: true)
