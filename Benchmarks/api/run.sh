@@ -16,7 +16,7 @@ PORT=${PORT:-18080}
 VEIL=${VEIL:-.build-release/release/veil}
 WORK=$(mktemp -d)
 DB=$WORK/veil.sqlite
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"; sync' EXIT
 
 KEY=$("$VEIL" user create --email bench@example.com --premium --database "$DB")
 # Seed in one SQL transaction: aliases on the user's default mailbox, contacts, and email logs
@@ -35,6 +35,9 @@ SELECT 1, (i % $ALIASES) + 1, (i % $ALIASES) + 1, 1, (i % 7 = 0), (i % 11 = 0), 
 COMMIT;
 SQL
 
+# The seed (and an earlier run's writes) must reach the disk before measuring: the kernel's
+# writeback of them otherwise lands in the middle of a run and takes CPU from it.
+sync
 "$VEIL" api --database "$DB" --port "$PORT" --no-rate-limits > "$WORK/api.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -47,6 +50,7 @@ echo "== $ALIASES aliases, $LOGS email logs, $CONNECTIONS connections, $DURATION
 echo "-- GET /api/v2/aliases?page_id=0"
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authentication: $KEY" "http://127.0.0.1:$PORT/api/v2/aliases?page_id=0" \
     | grep -E "Requests/sec|50%|99%|Non-2xx"
+sync
 echo "-- POST /api/alias/random/new"
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authentication: $KEY" -s "$WORK/post.lua" "http://127.0.0.1:$PORT/api/alias/random/new" \
     | grep -E "Requests/sec|50%|99%|Non-2xx"
