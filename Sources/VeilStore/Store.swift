@@ -31,6 +31,13 @@ public final class Store: Sendable {
     /// The connection `checkpoint()` uses; nil when commits checkpoint as SQLite does by default.
     private let checkpointer: DatabaseQueue?
 
+    /// `journal_size_limit`: when the WAL starts over, a file grown past this (a spike while
+    /// readers kept it from starting over) is cut back to it.
+    static let walSizeLimit = 256 * 1024 * 1024
+    /// WAL frames (pages of 4 KiB) past which the background checkpoints have the writer catch up
+    /// so that the WAL starts over: about 64 MiB.
+    public static let walRestartFrames = 16_384
+
     /// Opens (creating when missing) the database at `path`. Does not migrate: call `migrate()`.
     ///
     /// With `checkpointsInBackground`, commits never copy the WAL back into the database file
@@ -38,11 +45,6 @@ public final class Store: Sendable {
     /// fsync included, while every other writer of the process waits behind it, which made the
     /// slowest alias creations of a burst wait tens of milliseconds. The daemons call
     /// `checkpoint()` from a service instead.
-    static let walSizeLimit = 256 * 1024 * 1024
-    /// WAL frames (pages of 4 KiB) past which the background checkpoints have the writer catch up
-    /// so that the WAL starts over: about 64 MiB.
-    public static let walRestartFrames = 16_384
-
     public init(path: String, busyTimeout: TimeInterval = 10, checkpointsInBackground: Bool = false) throws {
         self.path = path
         var configuration = Configuration()
@@ -63,8 +65,6 @@ public final class Store: Sendable {
             // WAL + NORMAL is durable across process crashes; only an OS crash can lose the last commits.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             if checkpointsInBackground { try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
-            // When the WAL starts over, its file is cut back to this size instead of keeping the
-            // largest size it ever reached.
             try db.execute(sql: "PRAGMA journal_size_limit = \(Self.walSizeLimit)")
         }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
