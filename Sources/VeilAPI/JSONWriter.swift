@@ -25,10 +25,6 @@ struct JSONWriter: TextOutputStream {
     }
 
     private mutating func append(_ text: StaticString) {
-        Self.append(text, to: &bytes)
-    }
-
-    private static func append(_ text: StaticString, to bytes: inout [UInt8]) {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
@@ -120,7 +116,7 @@ struct JSONWriter: TextOutputStream {
         }
         if !written {
             bytes.removeLast(TextFormat.utcDateTimeLength)
-            Self.writeEscapedContent(TextFormat.utcDateTime(seconds), into: &bytes)
+            TextFormat.appendJSONEscaped(TextFormat.utcDateTime(seconds), to: &bytes)
         }
         append(suffix)
         bytes.append(UInt8(ascii: "\""))
@@ -148,47 +144,13 @@ struct JSONWriter: TextOutputStream {
 
     private mutating func writeEscaped(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
-        Self.writeEscapedContent(value, into: &bytes)
+        TextFormat.appendJSONEscaped(value, to: &bytes)
         bytes.append(UInt8(ascii: "\""))
     }
 
     /// One piece of the string begun by `beginString()`.
     mutating func write(_ piece: String) {
-        Self.writeEscapedContent(piece, into: &bytes)
-    }
-
-    private static let hexDigits: StaticString = "0123456789abcdef"
-
-    private static func needsEscape(_ byte: UInt8) -> Bool {
-        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
-    }
-
-    /// `value` with JSON's escapes, without the quotes. Most strings need none: they are checked
-    /// and copied whole from their contiguous UTF-8 storage.
-    private static func writeEscapedContent(_ value: String, into bytes: inout [UInt8]) {
-        let copied = value.utf8.withContiguousStorageIfAvailable { source -> Bool in
-            for byte in source where needsEscape(byte) { return false }
-            bytes.append(contentsOf: source)
-            return true
-        }
-        if copied == true { return }
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                bytes.append(UInt8(ascii: "\\"))
-                bytes.append(byte)
-            case 0x0A: append("\\n", to: &bytes)
-            case 0x0D: append("\\r", to: &bytes)
-            case 0x09: append("\\t", to: &bytes)
-            case 0x00..<0x20:
-                append("\\u00", to: &bytes)
-                hexDigits.withUTF8Buffer { digits in
-                    bytes.append(digits[Int(byte >> 4)])
-                    bytes.append(digits[Int(byte & 0x0F)])
-                }
-            default: bytes.append(byte)
-            }
-        }
+        TextFormat.appendJSONEscaped(piece, to: &bytes)
     }
 }
 

@@ -116,4 +116,31 @@ public enum TextFormat {
         }
         output.write(start == text.utf8.startIndex ? text : String(text.utf8[start...]) ?? "")
     }
+
+    /// `value` with JSON's string escapes (quote, backslash, control characters), without the
+    /// surrounding quotes, appended to `bytes`. Most strings need none: they are checked and
+    /// copied whole from their contiguous UTF-8 storage.
+    public static func appendJSONEscaped(_ value: String, to bytes: inout [UInt8]) {
+        let copied = value.utf8.withContiguousStorageIfAvailable { source -> Bool in
+            for byte in source where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            bytes.append(contentsOf: source)
+            return true
+        }
+        if copied == true { return }
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                bytes.append(UInt8(ascii: "\\"))
+                bytes.append(byte)
+            case 0x0A: bytes.append(contentsOf: "\\n".utf8)
+            case 0x0D: bytes.append(contentsOf: "\\r".utf8)
+            case 0x09: bytes.append(contentsOf: "\\t".utf8)
+            case 0x00..<0x20:
+                bytes.append(contentsOf: "\\u00".utf8)
+                bytes.append(hexDigits[Int(byte >> 4)])
+                bytes.append(hexDigits[Int(byte & 0x0F)])
+            default: bytes.append(byte)
+            }
+        }
+    }
 }

@@ -120,24 +120,9 @@ struct LineLogHandler: LogHandler {
         if needsQuotes { appendJSONString(value, to: &line) } else { line.append(contentsOf: value.utf8) }
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
     static func appendJSONString(_ value: String, to line: inout [UInt8]) {
         line.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): line.append(contentsOf: "\\\"".utf8)
-            case UInt8(ascii: "\\"): line.append(contentsOf: "\\\\".utf8)
-            case 0x0A: line.append(contentsOf: "\\n".utf8)
-            case 0x0D: line.append(contentsOf: "\\r".utf8)
-            case 0x09: line.append(contentsOf: "\\t".utf8)
-            case 0x00..<0x20:
-                line.append(contentsOf: "\\u00".utf8)
-                line.append(hexDigits[Int(byte >> 4)])
-                line.append(hexDigits[Int(byte & 0x0F)])
-            default: line.append(byte)
-            }
-        }
+        TextFormat.appendJSONEscaped(value, to: &line)
         line.append(UInt8(ascii: "\""))
     }
 

@@ -35,4 +35,15 @@ import VeilCore
         #expect(TextFormat.replacing("@", with: "(a)", in: "none") == "none")
         #expect(TextFormat.replacing("@", with: "(a)", in: "a@b@c") == "a(a)b(a)c")
     }
+
+    @Test func jsonEscapesOnlyWhatJSONRequires() {
+        func escaped(_ value: String) -> String {
+            var bytes: [UInt8] = []
+            TextFormat.appendJSONEscaped(value, to: &bytes)
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        #expect(escaped("plain é 😀 / <>") == "plain é 😀 / <>")
+        #expect(escaped("q\" b\\ n\n r\r t\t z\u{00} u\u{1F}") == #"q\" b\\ n\n r\r t\t z\u0000 u\u001f"#)
+        #expect(escaped("") == "")
+    }
 }
