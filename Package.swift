@@ -181,6 +181,8 @@ let package = Package(
                 "VeilAPI", "VeilStore", "VeilCore", "VeilSMTP", "VeilDNS", "VeilTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
+                // A second connection that holds SQLite's write lock, as the mail daemon does.
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings
         ),

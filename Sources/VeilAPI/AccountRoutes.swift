@@ -14,11 +14,11 @@ struct AccountRoutes {
 
     func register(on group: RouterGroup<APIContext>) {
         group.get("user_info") { _, context in try userInfo(context) }
-        group.patch("user_info") { request, context in try await updateUserInfo(request, context) }
-        group.post("api_key") { request, context in try await createApiKey(request, context) }
+        group.writing(.patch, "user_info") { request, context in try await updateUserInfo(request, context) }
+        group.writing(.post, "api_key") { request, context in try await createApiKey(request, context) }
         group.get("logout") { _, _ in Response.json(["msg": "User is logged out"]) }
-        group.patch("sudo") { request, context in try await sudo(request, context) }
-        group.delete("user") { _, context in try deleteUser(context) }
+        group.writing(.patch, "sudo") { request, context in try await sudo(request, context) }
+        group.writing(.delete, "user") { _, context in try deleteUser(context) }
         group.get("stats") { _, context in try stats(context) }
     }
 

@@ -14,15 +14,15 @@ struct AliasRoutes {
         group.get("aliases") { request, context in try await listV1(request, context) }
         group.post("aliases") { request, context in try await listV1(request, context) }
         group.get("aliases/:alias_id") { _, context in try get(context) }
-        group.delete("aliases/:alias_id") { _, context in try delete(context) }
-        group.patch("aliases/:alias_id") { request, context in try await update(request, context) }
-        group.put("aliases/:alias_id") { request, context in try await update(request, context) }
-        group.post("aliases/:alias_id/toggle") { _, context in try toggle(context) }
+        group.writing(.delete, "aliases/:alias_id") { _, context in try delete(context) }
+        group.writing(.patch, "aliases/:alias_id") { request, context in try await update(request, context) }
+        group.writing(.put, "aliases/:alias_id") { request, context in try await update(request, context) }
+        group.writing(.post, "aliases/:alias_id/toggle") { _, context in try toggle(context) }
         group.get("aliases/:alias_id/activities") { request, context in try activities(request, context) }
         group.get("aliases/:alias_id/contacts") { request, context in try contacts(request, context) }
-        group.post("aliases/:alias_id/contacts") { request, context in try await createContact(request, context) }
-        group.delete("contacts/:contact_id") { _, context in try deleteContact(context) }
-        group.post("contacts/:contact_id/toggle") { _, context in try toggleContact(context) }
+        group.writing(.post, "aliases/:alias_id/contacts") { request, context in try await createContact(request, context) }
+        group.writing(.delete, "contacts/:contact_id") { _, context in try deleteContact(context) }
+        group.writing(.post, "contacts/:contact_id/toggle") { _, context in try toggleContact(context) }
     }
 
     /// The alias if it is the caller's; 403 `Forbidden` otherwise (missing ids are not told apart).

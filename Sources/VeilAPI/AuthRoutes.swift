@@ -39,16 +39,16 @@ struct AuthRoutes {
     static let mfaKeyLifetime: TimeInterval = 900
 
     func register(on group: RouterGroup<APIContext>) {
-        group.post("login") { request, context in try await login(request, context) }
-        group.post("mfa") { request, context in try await mfa(request, context) }
-        group.post("register") { request, context in try await registerUser(request, context) }
-        group.post("activate") { request, context in try await activate(request, context) }
-        group.post("reactivate") { request, context in try await reactivate(request, context) }
-        group.post("forgot_password") { request, context in try await forgotPassword(request, context) }
-        group.post("facebook") { request, context in
+        group.writing(.post, "login") { request, context in try await login(request, context) }
+        group.writing(.post, "mfa") { request, context in try await mfa(request, context) }
+        group.writing(.post, "register") { request, context in try await registerUser(request, context) }
+        group.writing(.post, "activate") { request, context in try await activate(request, context) }
+        group.writing(.post, "reactivate") { request, context in try await reactivate(request, context) }
+        group.writing(.post, "forgot_password") { request, context in try await forgotPassword(request, context) }
+        group.writing(.post, "facebook") { request, context in
             try await social(request, context, tokenField: "facebook_token", endpoint: configuration.facebookUserInfoURL)
         }
-        group.post("google") { request, context in
+        group.writing(.post, "google") { request, context in
             try await social(request, context, tokenField: "google_token", endpoint: configuration.googleUserInfoURL)
         }
     }

@@ -13,12 +13,12 @@ struct CustomDomainRoutes {
 
     func register(on group: RouterGroup<APIContext>) {
         group.get("custom_domains") { _, context in try list(context) }
-        group.post("custom_domains") { request, context in try await create(request, context) }
-        group.patch("custom_domains/:domain_id") { request, context in try await update(request, context) }
-        group.delete("custom_domains/:domain_id") { _, context in try delete(context) }
+        group.writing(.post, "custom_domains") { request, context in try await create(request, context) }
+        group.writing(.patch, "custom_domains/:domain_id") { request, context in try await update(request, context) }
+        group.writing(.delete, "custom_domains/:domain_id") { _, context in try delete(context) }
         group.get("custom_domains/:domain_id/trash") { _, context in try trash(context) }
         group.get("custom_domains/:domain_id/dns") { _, context in try dns(context) }
-        group.post("custom_domains/:domain_id/verify") { _, context in try await verify(context) }
+        group.writing(.post, "custom_domains/:domain_id/verify") { _, context in try await verify(context) }
     }
 
     /// The caller's domain in the path; 403 `Forbidden` otherwise.

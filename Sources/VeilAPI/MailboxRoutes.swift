@@ -12,9 +12,9 @@ struct MailboxRoutes {
     func register(on group: RouterGroup<APIContext>) {
         group.get("v2/mailboxes") { _, context in try list(context, verifiedOnly: false) }
         group.get("mailboxes") { _, context in try list(context, verifiedOnly: true) }
-        group.post("mailboxes") { request, context in try await create(request, context) }
-        group.put("mailboxes/:mailbox_id") { request, context in try await update(request, context) }
-        group.delete("mailboxes/:mailbox_id") { request, context in try await delete(request, context) }
+        group.writing(.post, "mailboxes") { request, context in try await create(request, context) }
+        group.writing(.put, "mailboxes/:mailbox_id") { request, context in try await update(request, context) }
+        group.writing(.delete, "mailboxes/:mailbox_id") { request, context in try await delete(request, context) }
     }
 
     func list(_ context: APIContext, verifiedOnly: Bool) throws -> Response {

@@ -13,7 +13,7 @@ struct PaymentRoutes {
     var store: Store { services.store }
 
     func register(on group: RouterGroup<APIContext>) {
-        group.post("apple/process_payment") { request, context in try await processPayment(request, context) }
+        group.writing(.post, "apple/process_payment") { request, context in try await processPayment(request, context) }
     }
 
     static let failed = APIError.badRequest("Processing failed")

@@ -16,13 +16,13 @@ struct PhoneRoutes {
         group.get("phone/reservations/:reservation_id") { _, context in try reservation(context) }
         group.post("phone/reservations/:reservation_id") { _, context in try reservation(context) }
         group.get("phone/webhook") { _, context in try webhook(context) }
-        group.put("phone/webhook") { request, context in try await setWebhook(request, context) }
+        group.writing(.put, "phone/webhook") { request, context in try await setWebhook(request, context) }
     }
 
     /// The provider webhook is not behind the API-key middleware: providers authenticate with
     /// the shared secret or their signature.
     func registerWebhook(on router: Router<APIContext>) {
-        router.post("api/phone/sms/:provider") { request, context in try await receive(request, context) }
+        router.writing(.post, "api/phone/sms/:provider") { request, context in try await receive(request, context) }
     }
 
     func reservation(_ context: APIContext) throws -> Response {

@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import NIOPosix
 import VeilCore
 import VeilStore
 
@@ -13,15 +12,15 @@ struct SettingRoutes {
 
     func register(on group: RouterGroup<APIContext>) {
         group.get("notifications") { request, context in try notifications(request, context) }
-        group.post("notifications/:notification_id") { _, context in try markRead(context) }
-        group.post("notifications/:notification_id/read") { _, context in try markRead(context) }
+        group.writing(.post, "notifications/:notification_id") { _, context in try markRead(context) }
+        group.writing(.post, "notifications/:notification_id/read") { _, context in try markRead(context) }
         group.get("setting") { _, context in try setting(context) }
-        group.patch("setting") { request, context in try await updateSetting(request, context) }
+        group.writing(.patch, "setting") { request, context in try await updateSetting(request, context) }
         group.get("v2/setting/domains") { _, context in try domains(context, legacy: false) }
         group.get("setting/domains") { _, context in try domains(context, legacy: true) }
         group.get("export/data") { _, context in try exportData(context) }
         group.get("export/aliases") { _, context in try exportAliases(context) }
-        group.post("import/aliases") { request, context in try await importAliases(request, context) }
+        group.writing(.post, "import/aliases") { request, context in try await importAliases(request, context) }
     }
 
     // MARK: Notifications
@@ -174,7 +173,7 @@ struct SettingRoutes {
         let importer = AliasImporter(store: store, quota: services.configuration.quota)
         let summary: AliasImporter.Summary
         do {
-            summary = try await NIOThreadPool.singleton.runIfActive { try importer.run(csv: text, userId: userId) }
+            summary = try importer.run(csv: text, userId: userId)
         } catch let refusal as AliasImporter.Refusal {
             throw APIError.badRequest(refusal.description)
         }

@@ -12,9 +12,9 @@ struct WebPages {
     var store: Store { services.store }
 
     func register(on router: Router<APIContext>) {
-        router.get("mailbox/verify") { request, _ in try await verifyMailbox(request) }
+        router.writing(.get, "mailbox/verify") { request, _ in try await verifyMailbox(request) }
         router.get("auth/reset_password") { request, _ in resetForm(token: request.uri.queryParameters.get("token") ?? "", message: nil) }
-        router.post("auth/reset_password") { request, context in try await resetPassword(request, context) }
+        router.writing(.post, "auth/reset_password") { request, context in try await resetPassword(request, context) }
     }
 
     static func page(_ title: String, _ body: String, status: HTTPResponse.Status = .ok) -> Response {

@@ -40,7 +40,7 @@ extension PeriodicService {
     /// (`Store.finishCheckpoint`); doing that every round held the writer 3–7 ms four times a
     /// second under load, which showed in the API's p99.
     static func checkpoints(_ store: Store, logger: Logger) -> PeriodicService {
-        let worker = LowPriorityWorker(name: "veil-checkpoint")
+        let worker = BlockingThreads(name: "veil-checkpoint", count: 1, niceness: 10)
         return PeriodicService(interval: .milliseconds(250), logger: logger, failure: "checkpoint skipped", failureLevel: .debug,
                         work: {
                             let (frames, _) = try await worker.run { try store.checkpoint() }
