@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import NIOPosix
 import VeilCore
 import VeilStore
 
@@ -241,9 +240,9 @@ func cleanName(_ name: String?) -> String? {
     return cleaned.isEmpty ? nil : cleaned
 }
 
-/// Runs a blocking database write on NIO's thread pool. `veil api` runs its tasks on the event
+/// Runs a blocking database write on `writeThreads`. `veil api` runs its tasks on the event
 /// loops; a loop waiting there for SQLite's single writer would stall every connection it serves,
 /// which gave alias creation a one-second p99 under load.
 func offloaded<T: Sendable>(_ write: @escaping @Sendable () throws -> T) async throws -> T {
-    try await NIOThreadPool.singleton.runIfActive(write)
+    try await writeThreads.run(write)
 }
