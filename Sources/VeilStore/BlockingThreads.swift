@@ -24,9 +24,7 @@ public final class BlockingThreads: TaskExecutor, Sendable {
         for index in 0..<max(1, count) {
             let threadName = count > 1 ? "\(name)-\(index)" : name
             let thread = Thread { [self] in
-                // Named from inside: Foundation on Linux leaves a new thread with its creator's
-                // name (what `ps -L` and `top -H` show).
-                Thread.current.name = threadName
+                Self.nameCurrentThread(threadName)
                 if niceness != 0 { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) }
                 while true {
                     wakeUp.wait()
@@ -36,6 +34,17 @@ public final class BlockingThreads: TaskExecutor, Sendable {
             }
             thread.start()
         }
+    }
+
+    /// What `ps -L` and `top -H` show. Foundation on Linux leaves a new thread with its creator's
+    /// name (an event loop's, say) and its `name` setter did not always reach the kernel; the
+    /// thread writes its own `comm` instead.
+    private static func nameCurrentThread(_ name: String) {
+        let fd = open("/proc/thread-self/comm", O_WRONLY)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let bytes = Array(name.utf8.prefix(15))
+        _ = write(fd, bytes, bytes.count)
     }
 
     private func submit(_ job: @escaping @Sendable () -> Void) {

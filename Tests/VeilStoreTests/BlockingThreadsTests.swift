@@ -41,9 +41,11 @@ import Testing
         #expect(!(await Self.threadNameInAsyncCall()).hasPrefix("test-executor"))
 
         let letGo = DispatchSemaphore(value: 0)
-        let blocked = Task { try await threads.run { letGo.wait(); return true } }
-        #expect(try await threads.run { 42 } == 42)  // answered while the other thread waits
+        let (started, start) = AsyncStream.makeStream(of: Void.self)
+        let blocked = Task { try await threads.run { start.yield(); letGo.wait(); return Self.threadName() } }
+        for await _ in started { break }
+        let other = try await threads.run { Self.threadName() }  // answered while the other thread waits
         letGo.signal()
-        #expect(try await blocked.value)
+        #expect(Set([try await blocked.value, other]) == ["test-executor-0", "test-executor-1"])
     }
 }
