@@ -64,17 +64,40 @@ public enum Base32 {
     }
 }
 
-/// Cryptographically secure random values (SystemRandomNumberGenerator reads the kernel CSPRNG).
+/// Randomness from the kernel (`SystemRandomNumberGenerator`: `getrandom`), for keys, codes and
+/// addresses.
 public enum SecureRandom {
+    /// `count` random bytes, eight from each draw of the system generator (each draw is a
+    /// `getrandom` call; drawing a whole `UInt64` per byte made eight times as many).
     public static func bytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count + 7)
+        while bytes.count < count {
+            withUnsafeBytes(of: generator.next() as UInt64) { bytes.append(contentsOf: $0) }
+        }
+        bytes.removeLast(bytes.count - count)
+        return bytes
     }
 
+    /// `length` characters drawn uniformly from `alphabet` (at most 256 of them): random bytes,
+    /// rejecting those at or past the largest multiple of the alphabet's size so that no
+    /// character is likelier than another.
     public static func string(length: Int, alphabet: [Character]) -> String {
-        precondition(!alphabet.isEmpty)
-        var generator = SystemRandomNumberGenerator()
-        return String((0..<length).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+        precondition(!alphabet.isEmpty && alphabet.count <= 256)
+        let accepted = 256 - 256 % alphabet.count
+        var result = ""
+        result.reserveCapacity(length)
+        var pool: [UInt8] = []
+        var remaining = length
+        while remaining > 0 {
+            if pool.isEmpty { pool = bytes(max(remaining + remaining / 2, 16)) }
+            let byte = Int(pool.removeLast())
+            guard byte < accepted else { continue }
+            result.append(alphabet[byte % alphabet.count])
+            remaining -= 1
+        }
+        return result
     }
 
     public static func int(in range: ClosedRange<Int>) -> Int {
