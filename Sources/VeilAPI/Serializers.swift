@@ -31,14 +31,14 @@ enum Serialize {
         json.beginArray()
         for mailbox in view.mailboxes { mailboxRef(mailbox, to: &json) }
         json.endArray()
-        json.key("support_pgp"); json.bool(view.mailboxes.contains { $0.pgpPublicKey != nil })
+        json.key("support_pgp"); json.bool(view.mailboxes.contains(where: \.hasPGPKey))
         json.key("disable_pgp"); json.bool(alias.disablePgp)
         json.key("latest_activity")
-        if let log = view.latestLog {
-            let contact = view.latestContact
+        if let activity = view.latestActivity {
+            let contact = activity.contact
             json.beginObject()
-            json.key("timestamp"); json.int(APIDate.seconds(log.createdAt))
-            json.key("action"); json.string(log.action.rawValue)
+            json.key("timestamp"); json.int(APIDate.seconds(activity.createdAt))
+            json.key("action"); json.string(activity.action.rawValue)
             json.key("contact")
             json.beginObject()
             json.key("email"); json.string(contact?.websiteEmail ?? "")
@@ -61,9 +61,9 @@ enum Serialize {
         json.endObject()
     }
 
-    static func mailboxRef(_ mailbox: Mailbox, to json: inout JSONWriter) {
+    static func mailboxRef(_ mailbox: AliasView.MailboxRef, to json: inout JSONWriter) {
         json.beginObject()
-        json.key("id"); json.optional(mailbox.id)
+        json.key("id"); json.int(mailbox.id)
         json.key("email"); json.string(mailbox.email)
         json.endObject()
     }

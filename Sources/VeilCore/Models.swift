@@ -182,6 +182,11 @@ public struct Contact: Sendable, Equatable, Codable {
 /// What happened to one message for one alias, as the API reports it.
 public enum EmailAction: String, Sendable, Codable {
     case forward, reply, block, bounced
+
+    /// What a log shows as: a reply, else a bounce, else a block, else a forward.
+    public init(isReply: Bool, bounced: Bool, blocked: Bool) {
+        self = isReply ? .reply : bounced ? .bounced : blocked ? .block : .forward
+    }
 }
 
 public struct EmailLog: Sendable, Equatable, Codable {
@@ -214,12 +219,7 @@ public struct EmailLog: Sendable, Equatable, Codable {
     }
 
     /// Precedence as SimpleLogin reports it: reply, else bounced, else block, else forward.
-    public var action: EmailAction {
-        if isReply { return .reply }
-        if bounced { return .bounced }
-        if blocked { return .block }
-        return .forward
-    }
+    public var action: EmailAction { EmailAction(isReply: isReply, bounced: bounced, blocked: blocked) }
 }
 
 public struct DeletedAlias: Sendable, Equatable, Codable {

@@ -3,18 +3,60 @@ import GRDB
 import GRDBSQLite
 import VeilCore
 
-/// An alias with what its API object needs: mailboxes (primary first) and the latest activity.
-public struct AliasView: Sendable {
-    public var alias: Alias
-    public var mailboxes: [Mailbox]
-    public var latestLog: EmailLog?
-    public var latestContact: Contact?
+/// An alias with what its API object needs and nothing more: its mailboxes (primary first) and
+/// its latest activity. The page decodes these few columns instead of whole mailbox, log and
+/// contact rows (a mailbox's PGP key, a log's message ids).
+public struct AliasView: Sendable, Equatable {
+    /// A mailbox as the alias object shows it.
+    public struct MailboxRef: Sendable, Equatable {
+        public var id: Int64
+        public var email: String
+        public var hasPGPKey: Bool
 
-    public init(alias: Alias, mailboxes: [Mailbox], latestLog: EmailLog?, latestContact: Contact?) {
+        public init(id: Int64, email: String, hasPGPKey: Bool) {
+            self.id = id
+            self.email = email
+            self.hasPGPKey = hasPGPKey
+        }
+
+        public init(_ mailbox: Mailbox) {
+            self.init(id: mailbox.id ?? 0, email: mailbox.email, hasPGPKey: mailbox.pgpPublicKey != nil)
+        }
+    }
+
+    /// The latest email log: when, what, and the contact it came from or went to.
+    public struct Activity: Sendable, Equatable {
+        public var createdAt: Date
+        public var action: EmailAction
+        public var contact: ContactRef?
+
+        public init(createdAt: Date, action: EmailAction, contact: ContactRef?) {
+            self.createdAt = createdAt
+            self.action = action
+            self.contact = contact
+        }
+    }
+
+    public struct ContactRef: Sendable, Equatable {
+        public var websiteEmail: String
+        public var name: String?
+        public var replyEmail: String
+
+        public init(websiteEmail: String, name: String?, replyEmail: String) {
+            self.websiteEmail = websiteEmail
+            self.name = name
+            self.replyEmail = replyEmail
+        }
+    }
+
+    public var alias: Alias
+    public var mailboxes: [MailboxRef]
+    public var latestActivity: Activity?
+
+    public init(alias: Alias, mailboxes: [MailboxRef], latestActivity: Activity?) {
         self.alias = alias
         self.mailboxes = mailboxes
-        self.latestLog = latestLog
-        self.latestContact = latestContact
+        self.latestActivity = latestActivity
     }
 }
 
@@ -24,7 +66,7 @@ extension AliasView {
     init(created alias: Alias, mailboxes: [Mailbox]) {
         let primary = mailboxes.filter { $0.id == alias.mailboxId }
         let others = mailboxes.filter { $0.id != alias.mailboxId && $0.verified }.sorted { $0.email < $1.email }
-        self.init(alias: alias, mailboxes: primary + others, latestLog: nil, latestContact: nil)
+        self.init(alias: alias, mailboxes: (primary + others).map(MailboxRef.init), latestActivity: nil)
     }
 }
 
@@ -60,11 +102,14 @@ extension Store {
         return try hotRead { db in try Self.joinedViews(db, sql, arguments) }
     }
 
-    /// An alias with its primary mailbox, latest log and that log's contact in one row, and whether
-    /// it has other mailboxes. The page's conditions refer to the alias as `a`.
+    /// An alias with its primary mailbox, latest log and that log's contact in one row — only the
+    /// columns `AliasView` keeps — and whether it has other mailboxes. The page's conditions refer
+    /// to the alias as `a`.
     private static let viewSelection = """
-        SELECT \(columnList(Alias.columns, table: "a")), \(columnList(Mailbox.columns, table: "m")),
-               \(columnList(EmailLog.columns, table: "l")), \(columnList(Contact.columns, table: "c")),
+        SELECT \(columnList(Alias.columns, table: "a")),
+               m.id, m.email, m.pgp_public_key IS NOT NULL AS has_pgp_key,
+               l.created_at, l.is_reply, l.bounced, l.blocked,
+               c.website_email, c.name, c.reply_email,
                EXISTS (SELECT 1 FROM alias_mailboxes am WHERE am.alias_id = a.id) AS has_extras
         FROM aliases a
         LEFT JOIN mailboxes m ON m.id = a.mailbox_id
@@ -76,39 +121,44 @@ extension Store {
     /// aliases that have some.
     private static func joinedViews(_ db: Database, _ sql: String, _ arguments: StatementArguments) throws -> [AliasView] {
         let mailboxAt = Alias.columns.count
-        let logAt = mailboxAt + Mailbox.columns.count
-        let contactAt = logAt + EmailLog.columns.count
-        let extrasAt = contactAt + Contact.columns.count
+        let logAt = mailboxAt + 3
+        let contactAt = logAt + 4
+        let extrasAt = contactAt + 3
         var views: [AliasView] = []
         var withExtras: [Int64] = []
         try db.forEachStatementRow(sql, arguments) { statement in
             var read = ColumnReader(statement: statement, offset: 0)
             let alias = Alias(&read)
-            var mailboxes: [Mailbox] = []
+            var mailboxes: [AliasView.MailboxRef] = []
             if sqlite3_column_type(statement, Int32(mailboxAt)) != SQLITE_NULL {
                 read = ColumnReader(statement: statement, offset: mailboxAt)
-                mailboxes.append(Mailbox(&read))
+                mailboxes.append(AliasView.MailboxRef(id: read.int64("id"), email: read.string("email"), hasPGPKey: read.bool("has_pgp_key")))
             }
-            var log: EmailLog?
+            var activity: AliasView.Activity?
             if sqlite3_column_type(statement, Int32(logAt)) != SQLITE_NULL {
                 read = ColumnReader(statement: statement, offset: logAt)
-                log = EmailLog(&read)
-            }
-            var contact: Contact?
-            if sqlite3_column_type(statement, Int32(contactAt)) != SQLITE_NULL {
-                read = ColumnReader(statement: statement, offset: contactAt)
-                contact = Contact(&read)
+                let createdAt = read.requiredDate("created_at")
+                let action = EmailAction(isReply: read.bool("is_reply"), bounced: read.bool("bounced"), blocked: read.bool("blocked"))
+                var contact: AliasView.ContactRef?
+                if sqlite3_column_type(statement, Int32(contactAt)) != SQLITE_NULL {
+                    contact = AliasView.ContactRef(websiteEmail: read.string("website_email"), name: read.optionalString("name"),
+                                                   replyEmail: read.string("reply_email"))
+                }
+                activity = AliasView.Activity(createdAt: createdAt, action: action, contact: contact)
             }
             if sqlite3_column_int64(statement, Int32(extrasAt)) != 0, let id = alias.id { withExtras.append(id) }
-            views.append(AliasView(alias: alias, mailboxes: mailboxes, latestLog: log, latestContact: contact))
+            views.append(AliasView(alias: alias, mailboxes: mailboxes, latestActivity: activity))
         }
         guard !withExtras.isEmpty else { return views }
         let extras = try db.cachedRows("""
-            SELECT am.alias_id AS owner, m.* FROM alias_mailboxes am JOIN mailboxes m ON m.id = am.mailbox_id
+            SELECT am.alias_id AS owner, m.id, m.email, m.pgp_public_key IS NOT NULL AS has_pgp_key
+            FROM alias_mailboxes am JOIN mailboxes m ON m.id = am.mailbox_id
             WHERE am.alias_id IN (\(Database.placeholders(withExtras.count))) AND m.verified = 1 ORDER BY m.email
             """, StatementArguments(integers: withExtras))
-        var extrasByAlias: [Int64: [Mailbox]] = [:]
-        for row in extras { extrasByAlias[row["owner"], default: []].append(try Mailbox(row: row)) }
+        var extrasByAlias: [Int64: [AliasView.MailboxRef]] = [:]
+        for row in extras {
+            extrasByAlias[row["owner"], default: []].append(AliasView.MailboxRef(id: row["id"], email: row["email"], hasPGPKey: row["has_pgp_key"]))
+        }
         return views.map { view in
             guard let others = extrasByAlias[view.alias.id ?? 0] else { return view }
             var view = view

@@ -83,7 +83,10 @@ import VeilStore
         var contact = Contact(userId: 1, aliasId: 42, websiteEmail: "a@b.example", name: "Say \"hi\"",
                               replyEmail: "rev@veil.test", createdAt: Date())
         contact.id = 9
-        let view = AliasView(alias: alias, mailboxes: [primary, other], latestLog: log, latestContact: contact)
+        let activity = AliasView.Activity(createdAt: log.createdAt, action: log.action,
+                                          contact: AliasView.ContactRef(websiteEmail: contact.websiteEmail, name: contact.name,
+                                                                        replyEmail: contact.replyEmail))
+        let view = AliasView(alias: alias, mailboxes: [primary, other].map(AliasView.MailboxRef.init), latestActivity: activity)
         let written = text { Serialize.alias(view, format: .a, to: &$0, isCreation: true) }
         let expected = #"{"id": 42, "email": "shop@veil.test", "name": null, "note": "line\nbreak", "enabled": true, "pinned": false, "#
             + #""creation_date": "2020-04-06 17:57:14+00:00", "creation_timestamp": 1586195834, "nb_forward": 5, "nb_block": 0, "nb_reply": 1, "#
@@ -93,7 +96,7 @@ import VeilStore
             + #""alias": "shop@veil.test"}"#
         #expect(written == expected)
 
-        let quiet = AliasView(alias: alias, mailboxes: [], latestLog: nil, latestContact: nil)
+        let quiet = AliasView(alias: alias, mailboxes: [], latestActivity: nil)
         let plain = text { Serialize.alias(quiet, format: .at, to: &$0) }
         #expect(plain.contains(#""mailbox": null, "mailboxes": [], "support_pgp": false"#))
         #expect(plain.hasSuffix(#""latest_activity": null}"#))

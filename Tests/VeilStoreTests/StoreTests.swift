@@ -236,12 +236,16 @@ import VeilCore
         let contactByName = try store.contact(id: try #require(contact.id), userId: owner.userId)
         for (view, expected) in zip(page, byName) {
             #expect(view.alias == expected.alias)
-            #expect(view.latestLog == expected.log)
-            #expect(view.mailboxes == expected.mailboxes)
+            #expect(view.latestActivity?.createdAt == expected.log?.createdAt)
+            #expect(view.latestActivity?.action == expected.log?.action)
+            #expect(view.mailboxes == expected.mailboxes.map(AliasView.MailboxRef.init))
         }
-        #expect(page[0].latestContact == contactByName)
-        #expect(page[0].latestContact?.name == "Ç" && page[0].latestLog?.messageId == "<m@x>")
-        #expect(page[1].latestLog == nil && page[1].latestContact == nil && page[1].alias.note == "note, with \"quotes\"")
+        let activityContact = try #require(page[0].latestActivity?.contact)
+        #expect(activityContact == AliasView.ContactRef(websiteEmail: contactByName?.websiteEmail ?? "", name: contactByName?.name,
+                                                        replyEmail: contactByName?.replyEmail ?? ""))
+        #expect(activityContact.name == "Ç" && page[0].latestActivity?.action == .forward)
+        #expect(page[0].mailboxes.map(\.hasPGPKey) == [false, true])  // the second mailbox has a key
+        #expect(page[1].latestActivity == nil && page[1].alias.note == "note, with \"quotes\"")
     }
 
     @Test func usersAndKeysReadByPositionEqualTheRowsReadByName() throws {
@@ -432,7 +436,7 @@ import VeilCore
         #expect(view.alias == read.alias)
         #expect(view.mailboxes == read.mailboxes)
         #expect(view.mailboxes.map(\.email) == ["me@example.com", "a@example.org", "z@example.org"])
-        #expect(view.latestLog == nil && read.latestLog == nil && view.latestContact == nil)
+        #expect(view.latestActivity == nil && read.latestActivity == nil)
     }
 
     static func create(_ store: Store, _ userId: Int64, _ email: String, _ mailboxes: [Int64]) async -> Result<Int64, StoreError> {
