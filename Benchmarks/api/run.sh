@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # API benchmark: wrk against a release `veil api` over a database seeded with N aliases and
-# M email logs for one user. Reports requests/s and latency percentiles.
+# M email logs for one user. Reports requests/s and latency percentiles, and the same for
+# `GET /health` as the floor of the HTTP stack on this machine.
 #
 #   Benchmarks/api/run.sh [ALIASES] [LOGS]      (defaults: 10000 200000)
 #
@@ -54,3 +55,6 @@ sync
 echo "-- POST /api/alias/random/new"
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authentication: $KEY" -s "$WORK/post.lua" "http://127.0.0.1:$PORT/api/alias/random/new" \
     | grep -E "Requests/sec|50%|99%|Non-2xx"
+sync
+echo "-- GET /health (no database, same middleware: the HTTP stack's floor)"
+wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$PORT/health" | grep -E "Requests/sec|50%|99%|Non-2xx"
