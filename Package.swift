@@ -194,6 +194,9 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "VeilCLITests", dependencies: ["veil", "VeilStore", "VeilCore", "VeilSMTP", "VeilTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "VeilCLITests", dependencies: [
+            "veil", "VeilStore", "VeilCore", "VeilSMTP", "VeilTestSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),  // a connection that holds the write lock
+        ], swiftSettings: strictSettings),
     ]
 )

@@ -41,8 +41,7 @@ import VeilTestSupport
     @Test func apiAndSmtpdShareOneDatabase() async throws {
         let database = temporaryDatabasePath()
         let sink = try await SMTPSink()
-        let ports = ServeTests()
-        let apiPort = try ports.freePort(), smtpPort = try ports.freePort(), healthPort = try ports.freePort()
+        let apiPort = try freePort(), smtpPort = try freePort(), healthPort = try freePort()
         let common = ["--database", database, "--alias-domains", "veil.localhost", "--relay", "127.0.0.1:\(sink.port)"]
         #expect(try await VeilProcess.runDetached(["migrate", "--database", database]).status == 0)
         let created = try await VeilProcess.runDetached(["user", "create", "--email", "owner@example.com", "--premium", "--database", database])
@@ -148,8 +147,7 @@ import VeilTestSupport
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("veil-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try certificate("first.example", in: directory)
-        let ports = ServeTests()
-        let smtpPort = try ports.freePort()
+        let smtpPort = try freePort()
         let process = Process()
         process.executableURL = VeilProcess.binary
         process.arguments = ["smtpd", "--database", temporaryDatabasePath(), "--smtp-port", String(smtpPort), "--health-port", "0",

@@ -1,0 +1,106 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import GRDB
+import Synchronization
+import Testing
+
+/// `veil api` as a real process, with its tasks on the event loops (NIO's executor takeover).
+@Suite struct APIProcessTests {
+    struct Answer {
+        var status: Int
+        var body: String
+    }
+
+    /// Every request on a connection of its own, at once (URLSession's default lets six per host
+    /// through and queues the rest behind them).
+    static let session: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = 64
+        return URLSession(configuration: configuration)
+    }()
+
+    static func call(_ method: String, _ url: String, key: String, json: String? = nil) async throws -> Answer {
+        var request = URLRequest(url: try #require(URL(string: url)), timeoutInterval: 30)
+        request.httpMethod = method
+        request.setValue(key, forHTTPHeaderField: "Authentication")
+        if let json {
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = Data(json.utf8)
+        }
+        let (data, response) = try await session.data(for: request)
+        return Answer(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: String(decoding: data, as: UTF8.self))
+    }
+
+    /// Another process (here: this one) holds SQLite's write lock, as the mail daemon does during a
+    /// transaction. Writes sent to the API wait for it, more of them than there are event loops;
+    /// a read sent after them is still answered while the lock is held.
+    @Test func aReadIsAnsweredWhileWritesWaitForTheLock() async throws {
+        let database = temporaryDatabasePath()
+        let key = try #require(try VeilProcess.run(["user", "create", "--email", "owner@example.com", "--premium",
+                                                    "--database", database]).stdoutLines.last)
+        let port = try freePort()
+        let process = Process()
+        process.executableURL = VeilProcess.binary
+        process.arguments = ["api", "--database", database, "--port", String(port), "--no-rate-limits"]
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VEIL_") }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        let base = "http://127.0.0.1:\(port)"
+        var created: Answer?
+        for _ in 0..<100 where created == nil {
+            created = try? await Self.call("POST", base + "/api/alias/random/new", key: key)
+            if created == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let alias = try #require(created)
+        #expect(alias.status == 201)
+        let aliasId = try #require((try JSONSerialization.jsonObject(with: Data(alias.body.utf8)) as? [String: Any])?["id"] as? Int)
+
+        let lock = try DatabaseQueue(path: database)
+        let letGo = DispatchSemaphore(value: 0)
+        let released = Mutex(false)
+        let release: @Sendable () -> Void = {
+            if released.withLock({ wasReleased in defer { wasReleased = true }; return !wasReleased }) { letGo.signal() }
+        }
+        let holding = DispatchGroup()
+        holding.enter()
+        await withCheckedContinuation { (locked: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                try? lock.writeWithoutTransaction { db in
+                    try db.execute(sql: "BEGIN IMMEDIATE")
+                    locked.resume()
+                    letGo.wait()
+                    try db.execute(sql: "ROLLBACK")
+                }
+                holding.leave()
+            }
+        }
+        // Let go after 5 s whatever happens (the server's busy timeout is 10 s).
+        DispatchQueue.global().asyncAfter(deadline: .now() + 5, execute: release)
+
+        // More than there are event loops (one per core): each would hold its loop if it waited there.
+        let writers = ProcessInfo.processInfo.activeProcessorCount + 2
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<writers {
+                group.addTask {
+                    try await Self.call("PATCH", base + "/api/aliases/\(aliasId)", key: key, json: #"{"note": "n\#(index)"}"#).status
+                }
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            let read = try await Self.call("GET", base + "/api/aliases/\(aliasId)", key: key)
+            #expect(read.status == 200)
+            #expect(!released.withLock { $0 }, "the read waited for the write lock")
+            release()
+            var statuses: [Int] = []
+            for try await status in group { statuses.append(status) }
+            #expect(statuses == Array(repeating: 200, count: writers))
+        }
+        holding.wait()
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+}
