@@ -113,7 +113,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // Test helpers that need real sockets (an SMTP sink on loopback). Used by tests only.
+        // Test helpers that need real sockets or files (an SMTP sink on loopback, a second database
+        // connection). Used by tests only.
         .target(
             name: "VeilTestSupport",
             dependencies: [
@@ -121,6 +122,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings
         ),
@@ -181,8 +183,6 @@ let package = Package(
                 "VeilAPI", "VeilStore", "VeilCore", "VeilSMTP", "VeilDNS", "VeilTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
-                // A second connection that holds SQLite's write lock, as the mail daemon does.
-                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings
         ),
@@ -194,9 +194,6 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "VeilCLITests", dependencies: [
-            "veil", "VeilStore", "VeilCore", "VeilSMTP", "VeilTestSupport",
-            .product(name: "GRDB", package: "GRDB.swift"),  // a connection that holds the write lock
-        ], swiftSettings: strictSettings),
+        .testTarget(name: "VeilCLITests", dependencies: ["veil", "VeilStore", "VeilCore", "VeilSMTP", "VeilTestSupport"], swiftSettings: strictSettings),
     ]
 )

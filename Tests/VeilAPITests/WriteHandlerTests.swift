@@ -1,11 +1,9 @@
-import Dispatch
 import Foundation
-import GRDB
 import HTTPTypes
-import Synchronization
 import Testing
 import VeilCore
 import VeilStore
+import VeilTestSupport
 @testable import VeilAPI
 
 @Suite struct WriteHandlerTests {
@@ -16,30 +14,7 @@ import VeilStore
         let harness = try await Harness()
         let user = try harness.user()
         let aliasId = try #require(try harness.alias(user, "waiting@veil.test").id)
-        // Another connection takes the write lock and keeps it, on a thread of its own, until
-        // `release` (GRDB does not let a transaction outlive one database access).
-        let lock = try DatabaseQueue(path: harness.store.path)
-        let letGo = DispatchSemaphore(value: 0)
-        let released = Mutex(false)
-        let release: @Sendable () -> Void = {
-            if released.withLock({ wasReleased in defer { wasReleased = true }; return !wasReleased }) { letGo.signal() }
-        }
-        let holding = DispatchGroup()
-        holding.enter()
-        await withCheckedContinuation { (locked: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                try? lock.writeWithoutTransaction { db in
-                    try db.execute(sql: "BEGIN IMMEDIATE")
-                    locked.resume()
-                    letGo.wait()
-                    try db.execute(sql: "ROLLBACK")
-                }
-                holding.leave()
-            }
-        }
-        // A thread outside Swift concurrency lets go after 5 s whatever happens, so that a run
-        // whose concurrency threads are all stuck still ends (and fails below).
-        DispatchQueue.global().asyncAfter(deadline: .now() + 5, execute: release)
+        let lock = try await WriteLockHolder(path: harness.store.path)
         let writers = ProcessInfo.processInfo.activeProcessorCount + 2
         try await harness.test { client in
             try await withThrowingTaskGroup(of: Int.self) { group in
@@ -50,8 +25,8 @@ import VeilStore
                 let read = try await client.get("/api/aliases/\(aliasId)", key: user.key)
                 #expect(read.status == .ok)
                 #expect(read["email"]?.string == "waiting@veil.test")
-                #expect(!released.withLock { $0 }, "the read waited for the write lock")
-                release()
+                #expect(!lock.wasReleased, "the read waited for the write lock")
+                lock.release()
                 var statuses: [Int] = []
                 for try await status in group { statuses.append(status) }
                 #expect(statuses == Array(repeating: 200, count: writers))

@@ -2,9 +2,8 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import GRDB
-import Synchronization
 import Testing
+import VeilTestSupport
 
 /// `veil api` as a real process, with its tasks on the event loops (NIO's executor takeover).
 @Suite struct APIProcessTests {
@@ -59,28 +58,7 @@ import Testing
         #expect(alias.status == 201)
         let aliasId = try #require((try JSONSerialization.jsonObject(with: Data(alias.body.utf8)) as? [String: Any])?["id"] as? Int)
 
-        let lock = try DatabaseQueue(path: database)
-        let letGo = DispatchSemaphore(value: 0)
-        let released = Mutex(false)
-        let release: @Sendable () -> Void = {
-            if released.withLock({ wasReleased in defer { wasReleased = true }; return !wasReleased }) { letGo.signal() }
-        }
-        let holding = DispatchGroup()
-        holding.enter()
-        await withCheckedContinuation { (locked: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                try? lock.writeWithoutTransaction { db in
-                    try db.execute(sql: "BEGIN IMMEDIATE")
-                    locked.resume()
-                    letGo.wait()
-                    try db.execute(sql: "ROLLBACK")
-                }
-                holding.leave()
-            }
-        }
-        // Let go after 5 s whatever happens (the server's busy timeout is 10 s).
-        DispatchQueue.global().asyncAfter(deadline: .now() + 5, execute: release)
-
+        let lock = try await WriteLockHolder(path: database)
         // More than there are event loops (one per core): each would hold its loop if it waited there.
         let writers = ProcessInfo.processInfo.activeProcessorCount + 2
         try await withThrowingTaskGroup(of: Int.self) { group in
@@ -92,13 +70,13 @@ import Testing
             try await Task.sleep(for: .milliseconds(500))
             let read = try await Self.call("GET", base + "/api/aliases/\(aliasId)", key: key)
             #expect(read.status == 200)
-            #expect(!released.withLock { $0 }, "the read waited for the write lock")
-            release()
+            #expect(!lock.wasReleased, "the read waited for the write lock")
+            lock.release()
             var statuses: [Int] = []
             for try await status in group { statuses.append(status) }
             #expect(statuses == Array(repeating: 200, count: writers))
         }
-        holding.wait()
+        lock.waitUntilFinished()
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
