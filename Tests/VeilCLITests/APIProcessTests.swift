@@ -40,13 +40,7 @@ import VeilTestSupport
         let key = try #require(try VeilProcess.run(["user", "create", "--email", "owner@example.com", "--premium",
                                                     "--database", database]).stdoutLines.last)
         let port = try freePort()
-        let process = Process()
-        process.executableURL = VeilProcess.binary
-        process.arguments = ["api", "--database", database, "--port", String(port), "--no-rate-limits"]
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VEIL_") }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try VeilProcess.start(["api", "--database", database, "--port", String(port), "--no-rate-limits"])
         defer { if process.isRunning { process.terminate() } }
         let base = "http://127.0.0.1:\(port)"
         var created: Answer?

@@ -45,6 +45,24 @@ struct VeilProcess {
 }
 
 extension VeilProcess {
+    /// Starts a daemon in the background: VEIL_ variables of the test's environment left out,
+    /// standard output dropped, standard error to `log` when given.
+    static func start(_ arguments: [String], environment: [String: String] = [:], log: URL? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VEIL_") }.merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        if let log {
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: log)
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
+        try process.run()
+        return process
+    }
+
     /// `run` on a Dispatch thread: a test that serves something on Swift tasks (the SMTP sink)
     /// must not block a thread of the small cooperative pool while the child talks to it.
     static func runDetached(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {

@@ -9,22 +9,6 @@ import VeilTestSupport
 /// The production shape: `veil api` and `veil smtpd` as two processes over one database file,
 /// started with the commands of deploy/systemd/ (migrate first, then the daemon).
 @Suite struct TwoProcessTests {
-    func start(_ arguments: [String], environment: [String: String] = [:], log: URL? = nil) throws -> Process {
-        let process = Process()
-        process.executableURL = VeilProcess.binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VEIL_") }.merging(environment) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        if let log {
-            FileManager.default.createFile(atPath: log.path, contents: nil)
-            process.standardError = try FileHandle(forWritingTo: log)
-        } else {
-            process.standardError = FileHandle.nullDevice
-        }
-        try process.run()
-        return process
-    }
-
     func call(_ method: String, _ url: String, key: String) async throws -> (Int, String) {
         var request = URLRequest(url: try #require(URL(string: url)))
         request.httpMethod = method
@@ -48,9 +32,9 @@ import VeilTestSupport
         let key = try #require(created.stdoutLines.first)
 
         let apiLog = URL(fileURLWithPath: database + ".api.log")
-        let api = try start(["api", "--port", String(apiPort)] + common, environment: ["VEIL_LOG_FORMAT": "json"], log: apiLog)
+        let api = try VeilProcess.start(["api", "--port", String(apiPort)] + common, environment: ["VEIL_LOG_FORMAT": "json"], log: apiLog)
         let smtpdLog = URL(fileURLWithPath: database + ".smtpd.log")
-        let smtpd = try start(["smtpd", "--smtp-port", String(smtpPort), "--health-port", String(healthPort)] + common, log: smtpdLog)
+        let smtpd = try VeilProcess.start(["smtpd", "--smtp-port", String(smtpPort), "--health-port", String(healthPort)] + common, log: smtpdLog)
         defer { for process in [api, smtpd] where process.isRunning { process.terminate() } }
 
         let (status, body) = try await call("POST", "http://127.0.0.1:\(apiPort)/api/alias/random/new", key: key)
@@ -148,15 +132,9 @@ import VeilTestSupport
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try certificate("first.example", in: directory)
         let smtpPort = try freePort()
-        let process = Process()
-        process.executableURL = VeilProcess.binary
-        process.arguments = ["smtpd", "--database", temporaryDatabasePath(), "--smtp-port", String(smtpPort), "--health-port", "0",
-                             "--tls-cert", directory.appendingPathComponent("cert.pem").path,
-                             "--tls-key", directory.appendingPathComponent("key.pem").path]
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VEIL_") }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try VeilProcess.start(["smtpd", "--database", temporaryDatabasePath(), "--smtp-port", String(smtpPort),
+                                             "--health-port", "0", "--tls-cert", directory.appendingPathComponent("cert.pem").path,
+                                             "--tls-key", directory.appendingPathComponent("key.pem").path])
         defer { if process.isRunning { process.terminate() } }
         var subject = ""
         for _ in 0..<100 where !subject.contains("first.example") {
