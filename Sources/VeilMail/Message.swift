@@ -86,15 +86,30 @@ public struct Message: Sendable, Equatable {
         fields.removeAll { $0.name.lowercased() == lowered }
     }
 
-    /// Replaces every field with this name by one field with `value` (appended when absent).
+    /// Replaces every field with this name by one field with `value` (appended when absent),
+    /// folded to lines of at most 78 octets where the value allows (`HeaderFolding`).
     public mutating func set(_ name: String, _ value: String) {
         let lowered = name.lowercased()
-        let field = Field(name: name, rawValue: Array((" " + value).utf8))
+        let field = Field(name: name, rawValue: HeaderFolding.fold(name: name, value: value))
         if let first = fields.firstIndex(where: { $0.name.lowercased() == lowered }) {
             fields[first] = field
             fields = fields.enumerated().filter { $0.offset == first || $0.element.name.lowercased() != lowered }.map(\.element)
         } else {
             fields.append(field)
+        }
+    }
+
+    /// Folds again every field with a line longer than RFC 5322's 998 octets (a sender's, kept
+    /// as it came), so that no relay splits it after it was signed.
+    public mutating func foldOverlongFields() {
+        for index in fields.indices {
+            let field = fields[index]
+            var lineLength = field.name.utf8.count + 1, overlong = false
+            for byte in field.rawValue {
+                if byte == 0x0A { lineLength = 0 } else if byte != 0x0D { lineLength += 1 }
+                if lineLength > HeaderFolding.maximumLength { overlong = true; break }
+            }
+            if overlong { fields[index].rawValue = HeaderFolding.fold(name: field.name, value: field.value) }
         }
     }
 
@@ -110,6 +125,72 @@ public struct Message: Sendable, Equatable {
         }
         output += [0x0D, 0x0A]
         output += body
+        return output
+    }
+}
+
+/// RFC 5322 §2.2.3 folding for the fields Veil writes: a CRLF goes in before a space, so that
+/// unfolding (removing each CRLF) gives the value back unchanged. Lines stay within 78 octets
+/// where a space allows it, breaking preferably after a comma outside quotes (between two
+/// addresses); a line is longer only when a single word is, and never longer than 998 octets
+/// unless one word alone is.
+public enum HeaderFolding {
+    public static let preferredLength = 78
+    public static let maximumLength = 998
+
+    /// The raw value (leading space included) for `name: value`.
+    public static func fold(name: String, value: String) -> [UInt8] {
+        let bytes = Array((" " + value).utf8)
+        // "Name:" counts towards the first line.
+        var lineStart = -(name.utf8.count + 1)
+        guard bytes.count - lineStart > preferredLength else { return bytes }
+        // Candidate breaks: the index of a space (the CRLF goes before it), and whether it is
+        // the space after a comma outside a quoted string.
+        var breaks: [(index: Int, preferred: Bool)] = []
+        var inQuotes = false, escaped = false
+        for (index, byte) in bytes.enumerated() {
+            if escaped { escaped = false; continue }
+            switch byte {
+            case UInt8(ascii: "\\") where inQuotes: escaped = true
+            case UInt8(ascii: "\""): inQuotes.toggle()
+            case UInt8(ascii: " "), UInt8(ascii: "\t"):
+                // Never at the very start (the space after the colon), nor before another space
+                // (a line holding only white space is not allowed).
+                guard index > 0, index + 1 < bytes.count, bytes[index + 1] != UInt8(ascii: " "),
+                      bytes[index + 1] != UInt8(ascii: "\t") else { continue }
+                breaks.append((index, !inQuotes && bytes[index - 1] == UInt8(ascii: ",")))
+            default: break
+            }
+        }
+        var cuts: [Int] = []
+        var candidate = 0
+        while bytes.count - lineStart > preferredLength, candidate < breaks.count {
+            // The last break that keeps this line within the preferred length, a comma break first.
+            var chosen: Int?, chosenAny: Int?
+            var probe = candidate
+            while probe < breaks.count, breaks[probe].index - lineStart <= preferredLength {
+                if breaks[probe].index > lineStart {
+                    chosenAny = probe
+                    if breaks[probe].preferred { chosen = probe }
+                }
+                probe += 1
+            }
+            // Nothing fits: the first break after, so the overlong word stands alone.
+            guard let pick = chosen ?? chosenAny ?? (probe < breaks.count ? probe : nil) else { break }
+            cuts.append(breaks[pick].index)
+            lineStart = breaks[pick].index
+            candidate = pick + 1
+        }
+        guard !cuts.isEmpty else { return bytes }
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count + 2 * cuts.count)
+        var previous = 0
+        for cut in cuts {
+            output += bytes[previous..<cut]
+            output += [0x0D, 0x0A]
+            previous = cut
+        }
+        output += bytes[previous...]
         return output
     }
 }

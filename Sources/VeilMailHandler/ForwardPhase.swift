@@ -110,10 +110,10 @@ extension MailPipeline {
         }
         message.removeAll(named: "Cc")
         message.removeAll(named: "To")
-        var toValue = newTo.joined(separator: ",")
-        let ccValue = newCc.joined(separator: ",")
+        var toValue = newTo.joined(separator: ", ")
+        let ccValue = newCc.joined(separator: ", ")
         if !(toValue + ccValue).lowercased().contains(alias.email.lowercased()) {
-            toValue = toValue.isEmpty ? alias.email : toValue + "," + alias.email
+            toValue = toValue.isEmpty ? alias.email : toValue + ", " + alias.email
         }
         message.set("To", toValue)
         if !ccValue.isEmpty { message.set("Cc", ccValue) }

@@ -74,6 +74,10 @@ public struct MailPipeline: SMTPServerDelegate {
         if configuration.noreplyAddresses.contains(address) { return .success(.noreply) }
         let found = try store.recipientLookup(address, domain: domain)
         guard configuration.isOwnDomain(domain) || found.isCustomDomain else { return .failure(.domainNotServed) }
+        // An alias or reverse-alias is what it is, whatever its local part looks like (an alias
+        // may well start with `sl.`); only an address that is neither may be a VERP address.
+        if let alias = found.alias { return .success(.alias(alias)) }
+        if let contact = found.contact { return .success(.reverseAlias(contact)) }
         if verp.looksLikeVERP(address) {
             do {
                 return .success(.verp(try verp.verify(address)))
@@ -81,8 +85,6 @@ public struct MailPipeline: SMTPServerDelegate {
                 return .failure(.noSuchEmailLog)
             }
         }
-        if let alias = found.alias { return .success(.alias(alias)) }
-        if let contact = found.contact { return .success(.reverseAlias(contact)) }
         // catch-all creates the alias, never for an address that was ever deleted.
         if found.isCustomDomain, let custom = try store.customDomain(named: domain), custom.verified, custom.catchAll,
            address.allSatisfy(\.isASCII), EmailAddress.isValid(address), try !store.isDeletedAlias(address) {
@@ -133,10 +135,12 @@ public struct MailPipeline: SMTPServerDelegate {
             let status = MailStatus.malformedHeader
             return perRecipientReplies ? envelope.recipients.map { _ in status.reply } : [status.reply]
         }
+        // The same recipient given twice (in any spelling folds together) gets one copy;
+        // in LMTP each of its RCPTs gets that copy's reply.
+        let (unique, uniqueIndex) = Self.distinctRecipients(envelope.recipients)
         do {
-            for recipient in envelope.recipients {
-                perRecipient.append(try await handle(recipient: Self.normalize(recipient), mailFrom: mailFrom,
-                                                     message: message, envelope: envelope))
+            for recipient in unique {
+                perRecipient.append(try await handle(recipient: recipient, mailFrom: mailFrom, message: message, envelope: envelope))
             }
         } catch {
             logger.error("message handling failed", metadata: ["queue_id": "\(envelope.id)", "error": "\(error)"])
@@ -145,7 +149,8 @@ public struct MailPipeline: SMTPServerDelegate {
         }
         let statuses: [MailStatus]
         if perRecipientReplies {
-            statuses = perRecipient.map { settle($0, envelope: envelope) }
+            let settled = perRecipient.map { settle($0, envelope: envelope) }
+            statuses = uniqueIndex.map { settled[$0] }
         } else {
             statuses = [settle(perRecipient.flatMap { $0 }, envelope: envelope)]
         }
@@ -157,6 +162,23 @@ public struct MailPipeline: SMTPServerDelegate {
             "relay": "\(perRecipient.flatMap { $0 }.compactMap(\.relayReply).joined(separator: "; "))", "duration_ms": "\(TextFormat.milliseconds(ContinuousClock.now - started))",
         ])
         return statuses.map(\.reply)
+    }
+
+    /// The normalized recipients without repeats, in order, and for each given recipient the
+    /// index of its normalized form.
+    static func distinctRecipients(_ recipients: [String]) -> (unique: [String], index: [Int]) {
+        var unique: [String] = [], positions: [String: Int] = [:], index: [Int] = []
+        for recipient in recipients {
+            let normalized = normalize(recipient)
+            if let known = positions[normalized] {
+                index.append(known)
+            } else {
+                positions[normalized] = unique.count
+                index.append(unique.count)
+                unique.append(normalized)
+            }
+        }
+        return (unique, index)
     }
 
     /// with Appendix A: if anything was delivered, the first delivered status, and every
@@ -280,6 +302,7 @@ public struct MailPipeline: SMTPServerDelegate {
     func signed(_ message: Message, domain: String) throws -> Message {
         var message = message
         message.removeAll(named: "DKIM-Signature")
+        message.foldOverlongFields()
         for signer in try dkim.signers(for: domain, store: store) { try signer.sign(&message) }
         return message
     }

@@ -30,6 +30,8 @@ public struct MailStatus: Sendable, Equatable, CustomStringConvertible {
     static let bounceForwardHandled = MailStatus(250, "2.0.0", "E211", "Bounce Forward phase handled")
     static let bounceReplyHandled = MailStatus(250, "2.0.0", "E212", "Bounce Reply phase handled")
     static let unknownIgnored = MailStatus(250, "2.0.0", "E213", "Unknown email ignored")
+    /// A delivery report that is not a failure (`delayed`, `relayed`, ...): nothing to do.
+    static let deliveryReportIgnored = MailStatus(250, "2.0.0", "E213", "Delivery report ignored")
     static let unauthorizedReverseAlias = MailStatus(250, "2.0.0", "E214", "Unauthorized for using reverse alias")
     static let spfFailed = MailStatus(250, "2.0.0", "E201", "")
     static let dmarcHandled = MailStatus(250, "2.0.0", "E215", "Handled dmarc policy")

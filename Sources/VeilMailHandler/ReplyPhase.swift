@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import VeilCore
 import VeilMail
 import VeilSMTP
@@ -157,7 +158,7 @@ extension MailPipeline {
                 value = value.replacingOccurrences(of: needle, with: replacement, options: .caseInsensitive)
                 changed = true
             }
-            if changed { message.fields[index].rawValue = Array((" " + value).utf8) }
+            if changed { message.fields[index].rawValue = HeaderFolding.fold(name: message.fields[index].name, value: value) }
         }
     }
 
@@ -175,9 +176,17 @@ extension MailPipeline {
         let isAutoReply = Self.isAutomatic(message)
         let report = DeliveryReport.parse(message)
         // a null-sender multipart/report is a bounce (DSNs carry `Auto-Submitted:
-        // auto-replied` too), unless it only says "delayed"; Appendix A: so is any other
-        // null-sender message that is not an automatic reply.
-        let isBounce = mailFrom.isEmpty && (report.isMultipartReport ? report.isFailure : !isAutoReply)
+        // auto-replied` too); Appendix A: so is any other null-sender message that is not an
+        // automatic reply. A delivery report that says only "delayed", "relayed", "delivered" or
+        // "expanded" is a report too: logged, never forwarded (it names the mailbox).
+        let isDeliveryReport = report.isMultipartReport || !report.recipients.isEmpty
+        let isBounce = mailFrom.isEmpty && (isDeliveryReport ? report.isFailure : !isAutoReply)
+        if isDeliveryReport, !isBounce {
+            logger.info("delivery report", metadata: [
+                "queue_id": "\(envelope.id)", "verp_kind": "\(address.kind)", "email_log": "\(address.objectId)",
+                "action": "\(report.recipients.compactMap(\.action).joined(separator: ","))"])
+            return [.done(.deliveryReportIgnored)]
+        }
         switch address.kind {
         case .transactional:
             return [.done(isBounce ? MailStatus(250, "2.0.0", "E205", "bounce handled") : isAutoReply ? .outOfOffice : .unknownIgnored)]

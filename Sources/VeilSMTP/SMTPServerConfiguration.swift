@@ -15,10 +15,15 @@ public struct SMTPServerConfiguration: Sendable {
     public var maxRecipients: Int
     /// Longest command line, without CRLF (RFC 5321 asks for at least 512; Postfix allows 2048).
     public var maxCommandLength: Int
-    /// Idle time allowed while waiting for a command (RFC 5321 §4.5.3.2: 5 minutes).
+    /// Time allowed for each command, from the moment the previous one was answered to its CRLF,
+    /// however the bytes trickle in (RFC 5321 §4.5.3.2: 5 minutes).
     public var commandTimeout: TimeAmount
-    /// Idle time allowed between two pieces of message data (RFC 5321 §4.5.3.2: 3 minutes).
+    /// Time allowed for the message data, from the 354 reply to the final dot, before the
+    /// allowance `minDataRate` adds (RFC 5321 §4.5.3.2: 3 minutes).
     public var dataTimeout: TimeAmount
+    /// Bytes per second a transfer must average: each byte received adds `1 / minDataRate` s to
+    /// the data deadline (Postfix's `smtpd_min_data_rate`, 500).
+    public var minDataRate: Int
     /// Open sessions at once; the next one gets `421 4.3.2` and is closed.
     public var maxConnections: Int
     /// Error replies a session may cause before it is closed with `421 4.7.0`.
@@ -28,8 +33,8 @@ public struct SMTPServerConfiguration: Sendable {
 
     public init(hostname: String = "localhost", lmtp: Bool = false, maxMessageSize: Int = 41_943_040,
                 maxRecipients: Int = 100, maxCommandLength: Int = 2048, commandTimeout: TimeAmount = .minutes(5),
-                dataTimeout: TimeAmount = .minutes(3), maxConnections: Int = 100, maxErrors: Int = 10,
-                tls: TLSCredentials? = nil) {
+                dataTimeout: TimeAmount = .minutes(3), minDataRate: Int = 500, maxConnections: Int = 100,
+                maxErrors: Int = 10, tls: TLSCredentials? = nil) {
         self.hostname = hostname
         self.lmtp = lmtp
         self.maxMessageSize = maxMessageSize
@@ -37,6 +42,7 @@ public struct SMTPServerConfiguration: Sendable {
         self.maxCommandLength = maxCommandLength
         self.commandTimeout = commandTimeout
         self.dataTimeout = dataTimeout
+        self.minDataRate = minDataRate
         self.maxConnections = maxConnections
         self.maxErrors = maxErrors
         self.tls = tls

@@ -38,6 +38,10 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var tlsActive = false
     private var closeWhenIdle = false
     private var timer: Scheduled<Void>?
+    /// When the command being waited for must be complete (set when the previous one was answered).
+    private var commandDeadline = NIODeadline.distantFuture
+    /// When `DATA` was answered with 354: the transfer's deadline grows with its size from there.
+    private var dataStarted = NIODeadline.distantFuture
     private var remoteAddress = ""
     /// This session holds one of the registry's connection slots.
     private var countedAsOpen = false
@@ -46,7 +50,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.configuration = configuration
         self.delegate = delegate
         self.sessions = sessions
-        self.lineDecoder = SMTPLineDecoder(maxLength: configuration.maxCommandLength)
+        self.lineDecoder = SMTPLineDecoder(maxLength: configuration.maxCommandLength, bareLineFeedEndsLine: true)
     }
 
     // MARK: Channel events
@@ -65,7 +69,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         let kind = configuration.lmtp ? "LMTP" : "ESMTP"
         write(SMTPReply(code: 220, lines: ["\(configuration.hostname) \(kind) Veil"]), context)
         context.flush()
-        resetTimer(context)
+        armTimer(context)
         context.fireChannelActive()
     }
 
@@ -81,7 +85,6 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         var bytes = unwrapInboundIn(data)
         guard !isClosed else { return }
         input.writeBuffer(&bytes)
-        resetTimer(context)
         process(context)
     }
 
@@ -116,6 +119,12 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Works through buffered input until it runs out or the delegate is busy.
     private func process(_ context: ChannelHandlerContext) {
+        var answered = false
+        defer {
+            // A new command's time starts once the previous one is answered; bytes of a line
+            // that is not complete yet do not extend it.
+            if answered { armTimer(context) }
+        }
         while input.readableBytes > 0 {
             switch phase {
             case .waiting, .closed:
@@ -132,6 +141,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                     input.discardReadBytes()
                     return
                 }
+                answered = true
                 handle(line, context)
             }
         }
@@ -140,7 +150,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func handle(_ line: SMTPLineDecoder.Line, _ context: ChannelHandlerContext) {
         if line.tooLong { return refuse(SMTPReply(500, "5.5.2", "Error: line too long"), context) }
-        if line.hasBareNewline { return refuse(SMTPReply(500, "5.5.2", "Error: bare <CR> or <LF> received"), context) }
+        if line.hasBareNewline { return refuse(SMTPReply(500, "5.5.2", "Error: bare <CR> received"), context) }
         let text = String(decoding: line.bytes.readableBytesView, as: UTF8.self)
         let command: SMTPCommand
         do {
@@ -211,7 +221,9 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             return refuse(SMTPReply(503, "5.5.1", "Error: need MAIL command"), context)
         }
         guard envelope.recipients.count < configuration.maxRecipients else {
-            return refuse(SMTPReply(452, "4.5.3", "Error: too many recipients"), context)
+            // RFC 5321 §4.5.3.1.10: the client sends the rest in another transaction; not an
+            // error towards `maxErrors`, so a long pipelined list still reaches DATA.
+            return write(SMTPReply(452, "4.5.3", "Error: too many recipients"), context)
         }
         let delegate = self.delegate
         wait(context, for: { await delegate.verifyRecipient(recipient, envelope: envelope) }) { handler, reply, context in
@@ -231,7 +243,8 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         phase = .receivingData(envelope, SMTPDataReader(limit: configuration.maxMessageSize))
         write(SMTPReply(code: 354, lines: ["End data with <CR><LF>.<CR><LF>"]), context)
-        resetTimer(context)
+        dataStarted = context.eventLoop.now
+        armTimer(context)
     }
 
     private func endOfData(_ envelope: SMTPEnvelope, _ reader: SMTPDataReader, _ context: ChannelHandlerContext) {
@@ -240,9 +253,9 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             write(SMTPReply(552, "5.3.4", "Error: message too large"), context)
             return closeIfQuiescing(context)
         }
-        if reader.sawBareNewline {
+        if reader.sawBareCarriageReturn {
             phase = .ready
-            write(SMTPReply(550, "5.5.2", "Error: bare <CR> or <LF> in message data, use CRLF line ends"), context)
+            write(SMTPReply(550, "5.5.2", "Error: bare <CR> in message data, use CRLF line ends"), context)
             return closeIfQuiescing(context)
         }
         let delegate = self.delegate
@@ -275,7 +288,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         // Anything the client sent after STARTTLS before seeing our 220 is discarded.
         input.clear()
-        lineDecoder = SMTPLineDecoder(maxLength: configuration.maxCommandLength)
+        lineDecoder = SMTPLineDecoder(maxLength: configuration.maxCommandLength, bareLineFeedEndsLine: true)
         write(SMTPReply(220, "2.0.0", "Ready to start TLS"), context)
         context.flush()
         do {
@@ -337,23 +350,51 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             then(self, value, context)
             guard !self.isClosed else { return }
             context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
-            self.resetTimer(context)
+            self.armTimer(context)
             self.process(context)
             context.flush()
         }
     }
 
-    private func resetTimer(_ context: ChannelHandlerContext) {
+    /// Starts the clock for what the session waits for now: the next command gets
+    /// `commandTimeout` in all; message data gets `dataTimeout` plus one second per
+    /// `minDataRate` bytes received (Postfix's `smtpd_per_request_deadline` with
+    /// `smtpd_min_data_rate`), so a client trickling bytes cannot hold a session.
+    private func armTimer(_ context: ChannelHandlerContext) {
         timer?.cancel()
-        let timeout: TimeAmount
+        timer = nil
         switch phase {
-        case .waiting, .closed: return
-        case .receivingData: timeout = configuration.dataTimeout
-        default: timeout = configuration.commandTimeout
+        case .waiting, .closed:
+            return
+        case .receivingData:
+            schedule(at: dataDeadline, context)
+        default:
+            commandDeadline = context.eventLoop.now + configuration.commandTimeout
+            schedule(at: commandDeadline, context)
         }
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
-            closeWith(SMTPReply(421, "4.4.2", "\(configuration.hostname) Error: timeout exceeded"), context)
+    }
+
+    private var dataDeadline: NIODeadline {
+        guard case .receivingData(_, let reader) = phase else { return dataStarted + configuration.dataTimeout }
+        let allowance = Int64(reader.receivedBytes) * 1_000_000_000 / Int64(max(1, configuration.minDataRate))
+        return dataStarted + configuration.dataTimeout + .nanoseconds(allowance)
+    }
+
+    private func schedule(at deadline: NIODeadline, _ context: ChannelHandlerContext) {
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            deadlineReached(context)
         }
+    }
+
+    /// The data's deadline moved on with the bytes that arrived since it was set: wait for the new
+    /// one. Anything else past its deadline ends the session.
+    private func deadlineReached(_ context: ChannelHandlerContext) {
+        timer = nil
+        if case .receivingData = phase, context.eventLoop.now < dataDeadline {
+            return schedule(at: dataDeadline, context)
+        }
+        if case .waiting = phase { return }
+        closeWith(SMTPReply(421, "4.4.2", "\(configuration.hostname) Error: timeout exceeded"), context)
     }
 
     /// A Postfix-style queue id: 12 upper-case hex digits.

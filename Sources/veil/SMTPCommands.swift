@@ -51,10 +51,15 @@ struct SMTPOptions: ParsableArguments {
     var maxConnections: Int?
     @Option(name: .customLong("max-errors"), help: "Error replies before a session is closed. Env: VEIL_SMTP_MAX_ERRORS. Default: 10")
     var maxErrors: Int?
-    @Option(name: .customLong("command-timeout"), help: "Seconds to wait for a command. Env: VEIL_SMTP_COMMAND_TIMEOUT. Default: 300")
+    @Option(name: .customLong("command-timeout"),
+            help: "Seconds for each command, however slowly its bytes arrive. Env: VEIL_SMTP_COMMAND_TIMEOUT. Default: 300")
     var commandTimeout: Int?
-    @Option(name: .customLong("data-timeout"), help: "Seconds to wait for message data. Env: VEIL_SMTP_DATA_TIMEOUT. Default: 180")
+    @Option(name: .customLong("data-timeout"),
+            help: "Seconds for message data, plus what --min-data-rate allows for its size. Env: VEIL_SMTP_DATA_TIMEOUT. Default: 180")
     var dataTimeout: Int?
+    @Option(name: .customLong("min-data-rate"),
+            help: "Bytes per second a message transfer must average beyond --data-timeout. Env: VEIL_SMTP_MIN_DATA_RATE. Default: 500")
+    var minDataRate: Int?
     @Option(name: .customLong("authserv-id"),
             help: "Trust only the Authentication-Results of this MTA (default: the topmost one). Env: VEIL_AUTHSERV_ID")
     var authservID: String?
@@ -108,6 +113,7 @@ struct SMTPRuntime {
             maxRecipients: try number(options.maxRecipients, "VEIL_SMTP_MAX_RECIPIENTS", 100, 1...10_000),
             commandTimeout: .seconds(Int64(try number(options.commandTimeout, "VEIL_SMTP_COMMAND_TIMEOUT", 300, 1...3600))),
             dataTimeout: .seconds(Int64(try number(options.dataTimeout, "VEIL_SMTP_DATA_TIMEOUT", 180, 1...3600))),
+            minDataRate: try number(options.minDataRate, "VEIL_SMTP_MIN_DATA_RATE", 500, 1...1_000_000_000),
             maxConnections: try number(options.maxConnections, "VEIL_SMTP_MAX_CONNECTIONS", 100, 1...100_000),
             maxErrors: try number(options.maxErrors, "VEIL_SMTP_MAX_ERRORS", 10, 1...1000),
             tls: tls)

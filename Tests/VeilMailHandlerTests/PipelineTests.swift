@@ -19,7 +19,7 @@ final class MailHarness: @unchecked Sendable {
     let alias: Alias
     let mailbox: Mailbox
 
-    init(rateLimits: Bool = false, lmtp: Bool = false) async throws {
+    init(rateLimits: Bool = false, lmtp: Bool = false, maxForwardRecipients: Int = 30) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("veil-mail-\(UUID().uuidString).sqlite").path
         store = try Store(path: path)
         try store.migrate()
@@ -30,7 +30,8 @@ final class MailHarness: @unchecked Sendable {
         let mailboxId = try #require(mailbox.id)
         alias = try store.createAlias(userId: userId, email: "shop.fox123@veil.test", mailboxIds: [mailboxId])
         sink = try await SMTPSink()
-        let configuration = MailConfiguration(aliasDomains: ["veil.test"], emailDomain: "veil.test", rateLimits: rateLimits)
+        var configuration = MailConfiguration(aliasDomains: ["veil.test"], emailDomain: "veil.test", rateLimits: rateLimits)
+        configuration.maxForwardRecipients = maxForwardRecipients
         let pipeline = try MailPipeline(store: store, relay: SMTPClient(host: "127.0.0.1", port: sink.port, timeout: .seconds(5)),
                                         configuration: configuration, lmtp: lmtp)
         server = try await SMTPServer.start(host: "127.0.0.1", port: 0,
@@ -244,6 +245,57 @@ let newsletter = """
         await harness.stop()
     }
 
+    /// `random/new?hostname=sl.se` makes `sl.<word>@domain`: it must receive like any alias,
+    /// while a VERP-shaped address that is not an alias is still checked as VERP.
+    @Test func anAliasStartingWithTheVERPPrefixReceivesMail() async throws {
+        let harness = try await MailHarness()
+        let userId = try #require(harness.user.id), mailboxId = try #require(harness.mailbox.id)
+        _ = try harness.store.createAlias(userId: userId, email: "sl.apple12@veil.test", mailboxIds: [mailboxId])
+        #expect(await harness.send(from: "a@b.example", to: ["sl.apple12@veil.test"], "From: a@b.example\r\n\r\nx\r\n").head
+                == "250 2.0.0 E200")
+        #expect(try await harness.sink.waitForMessages(1).first?.recipients == ["owner@mailbox.example"])
+        #expect(await harness.send(from: "a@b.example", to: ["sl.apple13@veil.test"], "Subject: x\r\n\r\nx\r\n").head == "550 5.1.1 E512")
+        await harness.stop()
+    }
+
+    @Test(arguments: [false, true])
+    func theSameRecipientTwiceGetsOneCopy(lmtp: Bool) async throws {
+        let harness = try await MailHarness(lmtp: lmtp)
+        let client = try await RawLMTPClient.connect(port: harness.server.port)
+        let transcript = try await client.exchange([
+            (lmtp ? "LHLO" : "EHLO") + " mta.example", "MAIL FROM:<a@b.example>", "RCPT TO:<shop.fox123@veil.test>",
+            "RCPT TO:<Shop.Fox123@veil.test>", "DATA",
+        ], then: "From: a@b.example\r\nSubject: x\r\n\r\nx\r\n.\r\n", expectFinal: lmtp ? 2 : 1)
+        #expect(transcript == Array(repeating: "250 2.0.0 E200 Message accepted for delivery", count: lmtp ? 2 : 1))
+        #expect(try await harness.sink.waitForMessages(1).count == 1)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(harness.sink.messages.count == 1)
+        #expect(try harness.logs().count == 1)
+        await harness.stop()
+    }
+
+    /// Rewritten To/Cc/References over 998 octets are folded before signing (RFC 5322 §2.2.3).
+    @Test func longRewrittenHeadersAreFolded() async throws {
+        let harness = try await MailHarness(maxForwardRecipients: 100)
+        let to = (["shop.fox123@veil.test"] + (1...59).map { "\"Colleague Number \($0)\" <colleague\($0)@team.example>" })
+            .joined(separator: ", ")
+        let references = (1...60).map { "<\($0).1700000000.4242@mail.team.example>" }.joined(separator: " ")
+        let message = "From: boss@team.example\r\nTo: \(to)\r\nReferences: \(references)\r\nSubject: all hands\r\n\r\nhi\r\n"
+        #expect(await harness.send(from: "boss@team.example", to: ["shop.fox123@veil.test"], message).head == "250 2.0.0 E200")
+        let forwarded = try #require(try await harness.sink.waitForMessages(1).first)
+        let headerBlock = forwarded.data.components(separatedBy: "\r\n\r\n")[0]
+        let lines = headerBlock.components(separatedBy: "\r\n")
+        #expect(lines.allSatisfy { $0.utf8.count <= 998 }, "\(lines.map(\.utf8.count).max() ?? 0)")
+        #expect(lines.filter { !$0.hasPrefix(" ") && !$0.hasPrefix("\t") && !$0.hasPrefix("DKIM-Signature") }
+            .allSatisfy { $0.utf8.count <= 78 })
+        let rewritten = try #require(header(forwarded.data, "To"))
+        let entries = AddressList.parse(rewritten)
+        #expect(entries.count == 60)
+        #expect(entries.filter { $0.address.hasSuffix("@veil.test") }.count == 60)
+        #expect(header(forwarded.data, "References") == references)
+        await harness.stop()
+    }
+
     @Test func lmtpRepliesPerRecipient() async throws {
         let harness = try await MailHarness(lmtp: true)
         let userId = try #require(harness.user.id)
@@ -357,6 +409,29 @@ let newsletter = """
         let log = try #require(try harness.logs().first)
         #expect(log.bounced)
         #expect(log.bounceReason == "smtp; 550 5.1.1 mailbox full")
+        await harness.stop()
+    }
+}
+
+@Suite(.serialized) struct DeliveryReportTests {
+    /// A DSN saying "delayed" carries `Auto-Submitted` like an out-of-office reply, and names the
+    /// mailbox: it must never be passed on to the contact.
+    @Test(arguments: ["delayed", "relayed", "delivered", "expanded"])
+    func aReportThatIsNotAFailureIsLoggedAndGoesNowhere(action: String) async throws {
+        let harness = try await MailHarness()
+        _ = await harness.send(from: "news@shop.example", to: ["shop.fox123@veil.test"], "From: news@shop.example\r\nSubject: Deal\r\n\r\nx\r\n")
+        let verp = try #require(try await harness.sink.waitForMessages(1).first?.sender)
+        let report = "From: MAILER-DAEMON@mailbox.example\r\nAuto-Submitted: auto-replied\r\nSubject: Delivery delayed\r\n"
+            + "Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+            + "--b\r\nContent-Type: text/plain\r\n\r\nStill trying to reach owner@mailbox.example\r\n"
+            + "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.mailbox.example\r\n\r\n"
+            + "Final-Recipient: rfc822; owner@mailbox.example\r\nAction: \(action)\r\nStatus: 4.4.7\r\n\r\n--b--\r\n"
+        #expect(await harness.send(from: "", to: [verp], report).head == "250 2.0.0 E213")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(harness.sink.messages.count == 1)
+        #expect(!harness.sink.messages.contains { $0.recipients == ["news@shop.example"] })
+        let log = try #require(try harness.logs().first)
+        #expect(!log.bounced && !log.autoReplied)
         await harness.stop()
     }
 }

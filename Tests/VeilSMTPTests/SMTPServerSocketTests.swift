@@ -82,7 +82,7 @@ func makeTestTLSContext() throws -> NIOSSLContext {
 }
 
 @Suite struct SMTPServerSocketTests {
-    @Test func bareNewlineSmugglingIsRefusedOnARealSocket() async throws {
+    @Test func bareNewlineSmugglingStaysContentOnARealSocket() async throws {
         let delegate = RecordingDelegate()
         let server = try await SMTPServer.start(host: "127.0.0.1", port: 0, configuration: .init(hostname: "mx"),
                                                 delegate: delegate)
@@ -95,8 +95,55 @@ func makeTestTLSContext() throws -> NIOSSLContext {
                               + "Subject: smuggled\r\n\r\nx\r\n.\r\nNOOP\r\n")
         let transcript = try await client.waitFor("250 2.0.0 Ok\r\n")
         let afterData = transcript.components(separatedBy: "354 End data with <CR><LF>.<CR><LF>\r\n").last ?? ""
-        #expect(afterData == "550 5.5.2 Error: bare <CR> or <LF> in message data, use CRLF line ends\r\n250 2.0.0 Ok\r\n")
+        #expect(afterData == "250 2.0.0 Ok: queued\r\n250 2.0.0 Ok\r\n")
+        // One message, whose content holds the would-be second transaction as text.
+        let delivered = delegate.delivered.withLockedValue { $0 }
+        #expect(delivered.count == 1)
+        #expect(delivered.first?.0.recipients == ["x@veil.test"])
+        #expect(delivered.first?.1 == "Subject: one\r\n\r\nbody\r\n.\r\nMAIL FROM:<evil@b.c>\r\nRCPT TO:<y@veil.test>\r\nDATA\r\n"
+                + "Subject: smuggled\r\n\r\nx\r\n")
+        await client.close()
+        await server.shutdown(gracePeriod: .seconds(1))
+    }
+
+    @Test func aBareCarriageReturnInDataIsRefused() async throws {
+        let delegate = RecordingDelegate()
+        let server = try await SMTPServer.start(host: "127.0.0.1", port: 0, configuration: .init(hostname: "mx"),
+                                                delegate: delegate)
+        let client = try await RawClient.connect(port: server.port)
+        try await client.waitFor("220 ")
+        try await client.send("EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@veil.test>\r\nDATA\r\n")
+        try await client.waitFor("354 ")
+        try await client.send("Subject: one\r\n\r\nbody\r.\rMAIL FROM:<evil@b.c>\r\n.\r\n")
+        try await client.waitFor("550 5.5.2 Error: bare <CR> in message data, use CRLF line ends\r\n")
         #expect(delegate.delivered.withLockedValue { $0.isEmpty })
+        await client.close()
+        await server.shutdown(gracePeriod: .seconds(1))
+    }
+
+    /// A client sending a byte at a time, never finishing: closed at the deadline, not kept.
+    @Test(arguments: [false, true])
+    func aTricklingClientIsClosedAtItsDeadline(inData: Bool) async throws {
+        let configuration = SMTPServerConfiguration(hostname: "mx", commandTimeout: .milliseconds(800),
+                                                    dataTimeout: .milliseconds(800), minDataRate: 100)
+        let server = try await SMTPServer.start(host: "127.0.0.1", port: 0, configuration: configuration,
+                                                delegate: RecordingDelegate())
+        let client = try await RawClient.connect(port: server.port)
+        try await client.waitFor("220 ")
+        if inData {
+            try await client.send("EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@veil.test>\r\nDATA\r\n")
+            try await client.waitFor("354 ")
+        }
+        let started = ContinuousClock.now
+        // One byte every 100 ms: the old idle timer, re-armed by every byte, never fired.
+        while !client.text.contains("421 4.4.2"), ContinuousClock.now - started < .seconds(10) {
+            try? await client.send("x")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(client.text.hasSuffix("421 4.4.2 mx Error: timeout exceeded\r\n"))
+        // 0.8 s, plus (in DATA) 10 ms for each of the few bytes that arrived, then slack for a busy machine.
+        #expect(elapsed < .seconds(5), "closed after \(elapsed)")
         await client.close()
         await server.shutdown(gracePeriod: .seconds(1))
     }

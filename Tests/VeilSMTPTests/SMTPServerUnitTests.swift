@@ -44,7 +44,7 @@ import Testing
         #expect(result.done)
         #expect(String(decoding: result.reader.content, as: UTF8.self) == "Subject: x\r\n\r\n.leading\r\n")
         #expect(result.rest == "MAIL FROM:<a@b>\r\n")
-        #expect(!result.reader.sawBareNewline)
+        #expect(!result.reader.sawBareCarriageReturn && !result.reader.sawBareLineFeed)
     }
 
     @Test func emptyMessage() {
@@ -53,13 +53,31 @@ import Testing
         #expect(result.reader.content.isEmpty)
     }
 
-    @Test(arguments: ["a\n.\nb\r\n", "a\n.\r\nb\r\n", "a\r.\rb\r\n", "a\r\n.\nb\r\n", "a\r\n.\rb\r\n"])
-    func smugglingSequencesNeverEndTheData(_ body: String) {
+    /// Each smuggling sequence and what the message holds instead (bare LFs become CRLF, a lone
+    /// dot that does not follow CRLF and end in CRLF stays a line of content).
+    @Test(arguments: [
+        ("a\n.\nb\r\n", "a\r\n.\r\nb\r\n", false),
+        ("a\n.\r\nb\r\n", "a\r\n.\r\nb\r\n", false),
+        ("a\r\n.\nb\r\n", "a\r\n.\r\nb\r\n", false),
+        ("a\r.\rb\r\n", "a\r.\rb\r\n", true),
+        ("a\r\n.\rb\r\n", "a\r\n.\rb\r\n", true),
+    ])
+    func smugglingSequencesNeverEndTheData(_ body: String, _ content: String, _ bareCR: Bool) {
         let result = read([body])
         #expect(!result.done)
-        #expect(result.reader.sawBareNewline)
+        #expect(result.reader.sawBareCarriageReturn == bareCR)
         let finished = read([body, ".\r\n"])
         #expect(finished.done)
+        #expect(String(decoding: finished.reader.content, as: UTF8.self) == content)
+    }
+
+    @Test func bareLineFeedsEndLinesAndAreStoredAsCRLF() {
+        let result = read(["Subject: x\n\nbody\n..dot\nlast", "\r\n.\r\n"])
+        #expect(result.done)
+        #expect(result.reader.sawBareLineFeed && !result.reader.sawBareCarriageReturn)
+        #expect(String(decoding: result.reader.content, as: UTF8.self) == "Subject: x\r\n\r\nbody\r\n.dot\r\nlast\r\n")
+        // A client that ends with `<LF>.<LF>` has not ended the data.
+        #expect(!read(["Subject: x\n\nbody\n.\n"]).done)
     }
 
     @Test func keepsAtMostTheLimit() {
@@ -199,7 +217,44 @@ struct TestSession {
         let session = try await TestSession(.init(hostname: "h", maxCommandLength: 30), delegate: RecordingDelegate())
         _ = try await session.send("")
         #expect(try await session.send("EHLO " + String(repeating: "a", count: 100) + "\r\n") == ["500 5.5.2 Error: line too long"])
-        #expect(try await session.send("HELO a\nMAIL FROM:<x@y>\r\n") == ["500 5.5.2 Error: bare <CR> or <LF> received"])
+        #expect(try await session.send("HELO a\rb\r\n") == ["500 5.5.2 Error: bare <CR> received"])
+        // A command line ending in a bare LF is taken as if it ended in CRLF.
+        #expect(try await session.send("HELO a\nMAIL FROM:<x@y>\n", replies: 2) == ["250 h", "250 2.1.0 Ok"])
+    }
+
+    @Test func recipientsPastTheLimitDoNotEndThePipelinedSession() async throws {
+        let delegate = RecordingDelegate()
+        let session = try await TestSession(.init(hostname: "h", maxRecipients: 2, maxErrors: 3), delegate: delegate)
+        _ = try await session.send("")
+        let rcpts = (1...8).map { "RCPT TO:<r\($0)@veil.test>\r\n" }.joined()
+        let replies = try await session.send("EHLO c\r\nMAIL FROM:<a@b.c>\r\n" + rcpts + "DATA\r\n", replies: 11)
+        #expect(Array(replies.suffix(9)) == ["250 2.1.5 Ok", "250 2.1.5 Ok"] + Array(repeating: "452 4.5.3 Error: too many recipients", count: 6)
+                    + ["354 End data with <CR><LF>.<CR><LF>"])
+        #expect(try await session.send("x\r\n.\r\n") == ["250 2.0.0 Ok: queued"])
+        #expect(delegate.delivered.withLockedValue { $0.first?.0.recipients } == ["r1@veil.test", "r2@veil.test"])
+    }
+
+    @Test func aCommandTricklingInStillHasOneDeadline() async throws {
+        let session = try await TestSession(.init(hostname: "h", commandTimeout: .milliseconds(100)), delegate: RecordingDelegate())
+        _ = try await session.send("")
+        for byte in ["E", "H", "L"] {
+            try await session.channel.writeInbound(ByteBuffer(string: byte))
+            await session.channel.testingEventLoop.advanceTime(by: .milliseconds(40))
+        }
+        #expect(try await session.send("") == ["421 4.4.2 h Error: timeout exceeded"])
+    }
+
+    @Test func theDataDeadlineGrowsWithTheBytesReceived() async throws {
+        // 1,000 bytes a second: each byte buys a millisecond beyond the 100 ms data timeout.
+        let configuration = SMTPServerConfiguration(hostname: "h", dataTimeout: .milliseconds(100), minDataRate: 1_000)
+        let session = try await TestSession(configuration, delegate: RecordingDelegate())
+        _ = try await session.send("")
+        _ = try await session.send("HELO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@veil.test>\r\nDATA\r\n", replies: 4)
+        try await session.channel.writeInbound(ByteBuffer(string: String(repeating: "y", count: 50)))
+        await session.channel.testingEventLoop.advanceTime(by: .milliseconds(140))
+        #expect(try await session.channel.isActive)
+        await session.channel.testingEventLoop.advanceTime(by: .milliseconds(20))
+        #expect(try await session.send("") == ["421 4.4.2 h Error: timeout exceeded"])
     }
 
     @Test func commandTimeoutCloses() async throws {
