@@ -61,6 +61,7 @@ let package = Package(
                 .embedInCode("0003_mail_indexes.sql"),
                 .embedInCode("0004_dkim_keys.sql"),
                 .embedInCode("0005_log_retention_index.sql"),
+                .embedInCode("0006_mailbox_recovery.sql"),
             ],
             swiftSettings: strictSettings
         ),

@@ -12,6 +12,7 @@ public enum SchemaMigrations {
         Migration(name: "0003_mail_indexes", sql: text(PackageResources._003_mail_indexes_sql)),
         Migration(name: "0004_dkim_keys", sql: text(PackageResources._004_dkim_keys_sql)),
         Migration(name: "0005_log_retention_index", sql: text(PackageResources._005_log_retention_index_sql)),
+        Migration(name: "0006_mailbox_recovery", sql: text(PackageResources._006_mailbox_recovery_sql)),
     ]
 
     private static func text(_ bytes: [UInt8]) -> String {

@@ -82,6 +82,11 @@ struct MailboxRoutes {
             _ = try store.updateMailbox(id: mailboxId, userId: userId) { $0.newEmail = email }
             try await notifier.sendMailboxVerification(userId: userId, mailboxId: mailboxId, to: email)
         }
+        if let enabled = body["enabled"] {
+            // Veil's own: a mailbox disabled after repeated bounces comes back this way.
+            guard let value = enabled.bool else { throw APIError.badRequest("enabled must be a boolean") }
+            _ = try store.setMailboxEnabled(id: mailboxId, userId: userId, value)
+        }
         if body["cancel_email_change"]?.bool == true {
             _ = try store.updateMailbox(id: mailboxId, userId: userId) { $0.newEmail = nil }
         }

@@ -113,6 +113,9 @@ enum Serialize {
             "default": .bool(isDefault),
             "creation_timestamp": APIDate.timestamp(mailbox.createdAt),
             "nb_alias": .int(Int64(aliasCount)),
+            // Veil's own: false while the mailbox receives nothing (its owner's choice, or bounces).
+            "enabled": .bool(!mailbox.disabled),
+            "disabled_for_bounces": .bool(mailbox.disabled && mailbox.disabledAt != nil),
         ]
     }
 }

@@ -73,8 +73,13 @@ public struct Mailbox: Sendable, Equatable, Codable {
     public var userId: Int64
     public var email: String
     public var verified: Bool
+    /// Receives no forwards: set by its owner, or by Veil after repeated bounces (`disabledAt`).
     public var disabled: Bool = false
     public var adminDisabled: Bool = false
+    /// When Veil disabled it for bouncing; nil when enabled or disabled by its owner.
+    public var disabledAt: Date?
+    /// Bounces before this moment (the last re-enabling) no longer count towards disabling it.
+    public var bouncesCountedSince: Date?
     /// A requested address change, applied once the new address is verified.
     public var newEmail: String?
     public var pgpPublicKey: String?

@@ -24,6 +24,19 @@ public struct DeliveryReport: Sendable, Equatable {
         return recipients.contains { $0.action == nil || $0.action == "failed" }
     }
 
+    /// A failure the sending MTA will not retry: some failed recipient has a 5.x.x status (or
+    /// none), or a report without recipients gives no 4xx reason. A failure with only 4.x.x
+    /// statuses (a relay that gave up on a temporary problem) is not permanent.
+    public var isPermanentFailure: Bool {
+        guard isFailure else { return false }
+        let failed = recipients.filter { $0.action == nil || $0.action == "failed" }
+        if failed.isEmpty {
+            let code = textReason?.split(separator: " ").first { $0.count == 3 && $0.allSatisfy(\.isNumber) }
+            return code?.first != "4"
+        }
+        return failed.contains { !($0.status?.hasPrefix("4") ?? false) }
+    }
+
     /// What to show the user: the first failed recipient's diagnostic code, else its status,
     /// else the text reason.
     public var reason: String? {

@@ -148,6 +148,7 @@ extension MailPipeline {
         let aliasDomain = EmailAddress.domain(of: alias.email) ?? ""
         var outcomes: [Outcome] = []
         var deliverable: [Mailbox] = []
+        let now = Date()
         for mailbox in mailboxes {
             guard let mailboxId = mailbox.id else { continue }
             if !mailbox.verified { outcomes.append(.done(.unverifiedMailbox)); continue }
@@ -159,7 +160,11 @@ extension MailPipeline {
                 outcomes.append(.done(.aliasLoop))
                 continue
             }
-            if mailbox.disabled { outcomes.append(.done(.disabledMailbox)); continue }
+            if mailbox.disabled {
+                let deferred = mailbox.disabledAt.map { now.timeIntervalSince($0) < configuration.bouncingMailboxGrace } ?? false
+                outcomes.append(.done(deferred ? .bouncingMailbox : .disabledMailbox))
+                continue
+            }
             if mailbox.adminDisabled { outcomes.append(.done(MailStatus(250, "2.0.0", "E207", "No bounce report"))); continue }
             if EmailAddress.domain(of: mailbox.email.lowercased()) == aliasDomain {
                 await alertOwner(user, kind: "mailbox_domain", title: "Your mailbox \(mailbox.email) shares the domain of \(alias.email)",
@@ -171,7 +176,6 @@ extension MailPipeline {
         }
         guard !deliverable.isEmpty else { return outcomes }
 
-        let now = Date()
         let (contact, logs) = try store.recordMessage(contact: senderContact, logs: deliverable.map { mailbox in
             EmailLog(userId: userId, aliasId: aliasId, contactId: nil, mailboxId: mailbox.id, messageId: messageId, createdAt: now)
         })

@@ -21,8 +21,14 @@ public struct MailConfiguration: Sendable {
     public var maxAlertsPerDay: Int
     /// Catch-all creation respects the same quota as the API.
     public var quota: AliasQuota
-    /// Forward-phase bounces in 24 h after which a mailbox is marked bouncing (no more forwards).
+    /// Permanent forward-phase bounces in 24 h after which a mailbox is marked bouncing (no more
+    /// forwards until its owner re-enables it).
     public var maxBouncesPerDay: Int
+    /// For this long after a mailbox was disabled for bouncing, its copies are deferred (4xx, the
+    /// sender retries) rather than refused, so re-enabling it in time loses nothing.
+    public var bouncingMailboxGrace: TimeInterval = 5 * 86_400
+    /// The API's public URL, for links in the notices Veil sends (nil: no links).
+    public var publicURL: String?
     /// The authserv-id of the MTA whose `Authentication-Results` Veil trusts; nil trusts the
     /// topmost one (the field the nearest MTA prepended).
     public var authservID: String?

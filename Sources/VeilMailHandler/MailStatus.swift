@@ -50,6 +50,8 @@ public struct MailStatus: Sendable, Equatable, CustomStringConvertible {
     static let invalidMailbox = MailStatus(550, "5.1.1", "E516", "invalid mailbox")
     static let unverifiedMailbox = MailStatus(550, "5.2.1", "E517", "unverified mailbox")
     static let disabledMailbox = MailStatus(550, "5.2.1", "E518", "Disabled mailbox")
+    /// A mailbox Veil disabled for bouncing, within its grace period: the sender keeps the mail.
+    static let bouncingMailbox = MailStatus(451, "4.2.1", "E518", "Disabled mailbox - Retry later")
     static let unverifiedCustomDomain = MailStatus(550, "5.1.2", "E520", "Unverified custom domain")
     static let cannotReachMailbox = MailStatus(550, "5.4.0", "E521", "Cannot reach mailbox")
     static let wrongUseOfReverseAlias = MailStatus(550, "5.7.1", "E524", "Wrong use of reverse-alias")

@@ -34,7 +34,8 @@ public struct OutboundQueueWorker: Sendable {
                     // Given up: the log row says the copy never arrived.
                     try store.removeOutbound(id: copy.id)
                     if let logId = copy.emailLogId {
-                        try store.markBounced(logId: logId, mailboxId: nil, reason: "relay: \(error.description)")
+                        try store.markBounced(logId: logId, mailboxId: nil, reason: "relay: \(error.description)",
+                                              permanent: !error.isTransient)
                     }
                     logger.error("queued copy dropped", metadata: ["queue_row": "\(copy.id)", "to": "\(copy.envelopeTo)",
                                                                     "error": "\(error.description)"])

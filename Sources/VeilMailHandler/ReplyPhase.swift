@@ -197,22 +197,23 @@ extension MailPipeline {
                 return try await swapAutomaticReply(message, log: log, kind: address.kind, envelope: envelope)
             }
             let reason = report.reason
-            try store.markBounced(logId: address.objectId, mailboxId: log.mailboxId, reason: reason)
+            let permanent = report.isPermanentFailure
+            try store.markBounced(logId: address.objectId, mailboxId: log.mailboxId, reason: reason, permanent: permanent)
             if let user = try store.user(id: log.userId), let alias = try store.alias(id: log.aliasId, userId: log.userId) {
                 let contact = try log.contactId.flatMap { try store.contact(id: $0, userId: log.userId) }
                 let who = contact?.websiteEmail ?? "a contact"
-                let mailbox = try log.mailboxId.flatMap { id in try store.mailboxes(ofAlias: alias).first { $0.id == id } }
+                let mailboxes = try store.mailboxes(userId: log.userId)
+                let mailbox = log.mailboxId.flatMap { id in mailboxes.first { $0.id == id } }
                 if address.kind == .bounceForward, let mailbox, let mailboxId = mailbox.id {
-                    // the owner learns it; a mailbox that keeps bouncing stops receiving.
+                    // the owner learns it; a mailbox that keeps bouncing for good
+                    // stops receiving until its owner re-enables it.
                     await alertOwner(user, kind: "bounce_forward", title: "An email sent to \(alias.email) cannot be delivered to your mailbox",
                                      body: "Email from \(who) to \(alias.email) cannot be delivered to \(mailbox.email): "
                                         + (reason ?? "unknown reason"))
-                    let bounces = try store.bounceCount(mailboxId: mailboxId, since: Date().addingTimeInterval(-86_400))
+                    let bounces = permanent ? try store.bounceCount(mailboxId: mailboxId, since: Date().addingTimeInterval(-86_400)) : 0
                     if bounces >= configuration.maxBouncesPerDay, !mailbox.disabled {
                         try store.markMailboxBouncing(id: mailboxId)
-                        await alertOwner(user, kind: "mailbox_bouncing", title: "Your mailbox \(mailbox.email) is bouncing",
-                                         body: "\(bounces) emails forwarded to \(mailbox.email) bounced in the last 24 hours. "
-                                            + "Veil stopped forwarding to it; check the mailbox and verify it again.")
+                        await alertBouncingMailbox(user, mailbox: mailbox, bounces: bounces, otherMailboxes: mailboxes)
                     }
                 } else if address.kind == .bounceReply {
                     // the contact's address does not accept mail; the sending mailbox is told.
@@ -222,6 +223,33 @@ extension MailPipeline {
             }
             return [.done(address.kind == .bounceForward ? .bounceForwardHandled : .bounceReplyHandled)]
         }
+    }
+
+    /// Tells the owner their mailbox stopped receiving and how to bring it back. The mail goes to
+    /// the account address, or, when that is the bouncing mailbox, to another verified one.
+    func alertBouncingMailbox(_ user: User, mailbox: Mailbox, bounces: Int, otherMailboxes: [Mailbox]) async {
+        guard let userId = user.id, let mailboxId = mailbox.id else { return }
+        var body = "\(bounces) emails forwarded to \(mailbox.email) bounced in the last 24 hours, so Veil stopped "
+            + "forwarding to it. Mail to aliases that use only this mailbox is deferred for "
+            + "\(Int(configuration.bouncingMailboxGrace / 86_400)) days (senders retry), then refused.\n\n"
+            + "Once the mailbox accepts mail again, re-enable it: in your app, with "
+            + "PUT /api/mailboxes/\(mailboxId) {\"enabled\": true}"
+        if let url = configuration.publicURL,
+           let token = try? store.issueCode(purpose: .mailboxVerification, policy: .link, userId: userId, mailboxId: mailboxId,
+                                            channel: .link, recipient: mailbox.email) {
+            body += ", or by opening this link (valid 24 hours):\n\n\(url)/mailbox/verify?token=\(token)"
+        }
+        body += "\n"
+        var recipient: String?
+        if user.email.lowercased() == mailbox.email.lowercased() {
+            recipient = otherMailboxes.first { $0.id != mailboxId && $0.verified && !$0.disabled && !$0.adminDisabled }?.email
+            if recipient == nil {
+                // No other way to reach the owner: the notification in the app has to do.
+                _ = try? store.insertNotification(userId: userId, title: "Your mailbox \(mailbox.email) is bouncing", message: body)
+                return
+            }
+        }
+        await alertOwner(user, kind: "mailbox_bouncing", title: "Your mailbox \(mailbox.email) is bouncing", body: body, to: recipient)
     }
 
     /// an automatic reply to a VERP address goes on to the other party. To the forward

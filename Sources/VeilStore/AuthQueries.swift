@@ -64,6 +64,8 @@ extension Store {
                 mailbox.newEmail = nil
             }
             mailbox.verified = true
+            // Verifying again is one way back for a mailbox disabled after bounces.
+            Self.reenable(&mailbox, now: Date())
             try mailbox.update(db)
             return mailbox
         }

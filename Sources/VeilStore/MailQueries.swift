@@ -226,11 +226,13 @@ extension Store {
         try pool.read { db in try EmailLog.fetchOne(db, key: id) }
     }
 
-    /// Marks a log bounced (spec/mail.md R-4.2/R-4.4).
-    public func markBounced(logId: Int64, mailboxId: Int64?, reason: String?) throws {
+    /// Marks a log bounced (spec/mail.md R-4.2/R-4.4). Only a `permanent` bounce counts towards
+    /// disabling the mailbox.
+    public func markBounced(logId: Int64, mailboxId: Int64?, reason: String?, permanent: Bool = true) throws {
         try pool.write { db in
-            try db.execute(sql: "UPDATE email_logs SET bounced = 1, bounced_mailbox_id = ?, bounce_reason = ? WHERE id = ?",
-                           arguments: [mailboxId, reason, logId])
+            try db.execute(sql: """
+                UPDATE email_logs SET bounced = 1, bounced_mailbox_id = ?, bounce_reason = ?, bounce_permanent = ? WHERE id = ?
+                """, arguments: [mailboxId, reason, permanent, logId])
         }
     }
 
@@ -254,18 +256,40 @@ extension Store {
         }
     }
 
-    /// Forward-phase bounces of copies sent to this mailbox since `date`.
+    /// Permanent forward-phase bounces of copies sent to this mailbox since `date`, not counting
+    /// copies sent before (or in the very second) the owner last re-enabled it.
     public func bounceCount(mailboxId: Int64, since date: Date) throws -> Int {
         try pool.read { db in
             try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM email_logs WHERE mailbox_id = ? AND bounced = 1 AND is_reply = 0 AND created_at >= ?
+                SELECT count(*) FROM email_logs
+                WHERE mailbox_id = ?1 AND bounced = 1 AND bounce_permanent = 1 AND is_reply = 0 AND created_at >= ?2
+                  AND created_at > coalesce((SELECT bounces_counted_since FROM mailboxes WHERE id = ?1), 0)
                 """, arguments: [mailboxId, Int64(date.timeIntervalSince1970)]) ?? 0
         }
     }
 
-    /// Stops forwarding to a mailbox that keeps bouncing; the user re-enables it by verifying it again.
-    public func markMailboxBouncing(id: Int64) throws {
-        try pool.write { db in try db.execute(sql: "UPDATE mailboxes SET disabled = 1 WHERE id = ?", arguments: [id]) }
+    /// Stops forwarding to a mailbox that keeps bouncing, until its owner re-enables it
+    /// (`setMailboxEnabled`, or verifying it again).
+    public func markMailboxBouncing(id: Int64, now: Date = Date()) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE mailboxes SET disabled = 1, disabled_at = ? WHERE id = ?",
+                           arguments: [Int64(now.timeIntervalSince1970), id])
+        }
+    }
+
+    /// The owner's choice: a re-enabled mailbox receives again, and bounces of copies sent
+    /// before now no longer count against it. Nil when the mailbox is not the user's.
+    public func setMailboxEnabled(id: Int64, userId: Int64, _ enabled: Bool, now: Date = Date()) throws -> Mailbox? {
+        try updateMailbox(id: id, userId: userId) { mailbox in
+            if enabled { Self.reenable(&mailbox, now: now) } else { mailbox.disabled = true; mailbox.disabledAt = nil }
+        }
+    }
+
+    static func reenable(_ mailbox: inout Mailbox, now: Date) {
+        guard mailbox.disabled else { return }
+        mailbox.disabled = false
+        mailbox.disabledAt = nil
+        mailbox.bouncesCountedSince = now
     }
 
     /// Marks a mailbox unverified (its address turned out to be an alias, R-2.21).

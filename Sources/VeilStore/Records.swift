@@ -180,7 +180,7 @@ extension Alias {
 
 extension Mailbox {
     static let columns = ["id", "user_id", "email", "verified", "created_at", "disabled", "admin_disabled", "new_email",
-                          "pgp_public_key", "generic_subject"]
+                          "pgp_public_key", "generic_subject", "disabled_at", "bounces_counted_since"]
 
     public init(row: Row) throws {
         var read = ColumnReader(row)
@@ -197,6 +197,8 @@ extension Mailbox {
         newEmail = read.optionalString("new_email")
         pgpPublicKey = read.optionalString("pgp_public_key")
         genericSubject = read.optionalString("generic_subject")
+        disabledAt = read.date("disabled_at")
+        bouncesCountedSince = read.date("bounces_counted_since")
     }
 }
 

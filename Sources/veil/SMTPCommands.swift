@@ -118,12 +118,13 @@ struct SMTPRuntime {
             maxErrors: try number(options.maxErrors, "VEIL_SMTP_MAX_ERRORS", 10, 1...1000),
             tls: tls)
         let client = try relayOptions.client(heloName: settings.emailDomain, environment: environment)
-        let mail = MailConfiguration(aliasDomains: settings.aliasDomains, emailDomain: settings.emailDomain,
+        var mail = MailConfiguration(aliasDomains: settings.aliasDomains, emailDomain: settings.emailDomain,
                                      rateLimits: relayOptions.rateLimits(environment),
                                      quota: AliasQuota(freeLimit: settings.maxAliasesFree),
                                      maxBouncesPerDay: try number(options.maxBouncesPerDay, "VEIL_MAX_BOUNCES_PER_DAY", 5, 1...10_000),
                                      authservID: options.authservID ?? environment["VEIL_AUTHSERV_ID"],
                                      ed25519Signatures: options.dkimEd25519 || (environment["VEIL_DKIM_ED25519"] ?? "off").lowercased() == "on")
+        mail.publicURL = settings.url.hasSuffix("/") ? String(settings.url.dropLast()) : settings.url
         pipeline = try MailPipeline(store: store, relay: client, configuration: mail, lmtp: lmtp, logger: makeLogger("veil.smtpd"))
         worker = OutboundQueueWorker(store: store, relay: client, logger: makeLogger("veil.queue"))
     }

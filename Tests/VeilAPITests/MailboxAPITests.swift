@@ -13,7 +13,7 @@ import VeilTestSupport
         try await harness.test { (client: Client) async throws in
             let created = try await client.post("/api/mailboxes", key: user.key, json: #"{"email": "mailbox@gmail.com"}"#)
             #expect(created.status == .created)
-            #expect(keys(created.json) == ["creation_timestamp", "default", "email", "id", "nb_alias", "verified"])
+            #expect(keys(created.json) == ["creation_timestamp", "default", "disabled_for_bounces", "email", "enabled", "id", "nb_alias", "verified"])
             #expect(created["email"] == "mailbox@gmail.com" && created["verified"] == false && created["default"] == false && created["nb_alias"] == 0)
             #expect((created["id"]?.int ?? 0) > 0)
             #expect(try await client.get("/api/mailboxes", key: user.key)["mailboxes"]?.array?.count == 1)
@@ -26,7 +26,33 @@ import VeilTestSupport
             #expect(try await client.get(link).status == .badRequest)
             let verified = try #require(try await client.get("/api/mailboxes", key: user.key)["mailboxes"]?.array)
             #expect(verified.count == 2)
-            #expect(verified.allSatisfy { keys($0) == ["creation_timestamp", "default", "email", "id", "nb_alias", "verified"] })
+            #expect(verified.allSatisfy { keys($0) == ["creation_timestamp", "default", "disabled_for_bounces", "email", "enabled", "id", "nb_alias", "verified"] })
+        }
+    }
+
+    /// A mailbox Veil disabled after bounces shows it, and its owner brings it back.
+    @Test func aBouncingMailboxIsShownAndReenabled() async throws {
+        let harness = try await Harness()
+        let user = try harness.user(premium: true)
+        let second = try harness.verifiedMailbox(user, "second@example.com")
+        try harness.store.markMailboxBouncing(id: second)
+        try await harness.test { (client: Client) async throws in
+            func state() async throws -> JSON? {
+                try await client.get("/api/v2/mailboxes", key: user.key)["mailboxes"]?.array?.first { $0["id"]?.int == second }
+            }
+            let stateFalseTrue = try await state()
+            #expect(stateFalseTrue?["enabled"] == false && stateFalseTrue?["disabled_for_bounces"] == true)
+            #expect(try await client.put("/api/mailboxes/\(second)", key: user.key, json: #"{"enabled": "yes"}"#).error
+                    == "enabled must be a boolean")
+            #expect(try await client.put("/api/mailboxes/\(second)", key: user.key, json: #"{"enabled": true}"#).json == ["updated": true])
+            let stateTrueFalse = try await state()
+            #expect(stateTrueFalse?["enabled"] == true && stateTrueFalse?["disabled_for_bounces"] == false)
+            let mailbox = try #require(try harness.store.mailbox(id: second, userId: user.id))
+            #expect(!mailbox.disabled && mailbox.disabledAt == nil && mailbox.bouncesCountedSince != nil)
+            // Its owner may also stop it: not a bounce, so no grace period.
+            #expect(try await client.put("/api/mailboxes/\(second)", key: user.key, json: #"{"enabled": false}"#).json == ["updated": true])
+            let stateFalseFalse = try await state()
+            #expect(stateFalseFalse?["enabled"] == false && stateFalseFalse?["disabled_for_bounces"] == false)
         }
     }
 

@@ -437,25 +437,84 @@ let newsletter = """
 }
 
 @Suite(.serialized) struct BounceTests {
-    @Test func aMailboxThatKeepsBouncingStopsReceiving() async throws {
-        let harness = try await MailHarness()
-        for index in 0..<5 {
+    static func dsn(status: String) -> String {
+        "From: MAILER-DAEMON@mailbox.example\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+            + "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.mailbox.example\r\n\r\n"
+            + "Final-Recipient: rfc822; owner@mailbox.example\r\nAction: failed\r\nStatus: \(status)\r\n\r\n--b--\r\n"
+    }
+
+    /// Forwards `count` messages and bounces each copy with `status`; returns the forwards' VERP senders.
+    static func forwardAndBounce(_ harness: MailHarness, count: Int, status: String, already: Int = 0) async throws {
+        for index in 0..<count {
             _ = await harness.send(from: "news@shop.example", to: ["shop.fox123@veil.test"], "From: news@shop.example\r\nSubject: \(index)\r\n\r\nx\r\n")
         }
-        let forwards = try await harness.sink.waitForMessages(5).filter { header($0.data, "X-Veil-Type") == "Forward" }
-        #expect(forwards.count == 5)
-        let dsn = "From: MAILER-DAEMON@mailbox.example\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\n\r\nStatus: 5.2.2\r\n--b--\r\n"
-        for copy in forwards {
-            #expect(await harness.send(from: "", to: [copy.sender], dsn).head == "250 2.0.0 E211")
+        let forwards = try await harness.sink.waitForMessages(already + count).filter { header($0.data, "X-Veil-Type") == "Forward" }
+        for copy in forwards.suffix(count) {
+            #expect(await harness.send(from: "", to: [copy.sender], dsn(status: status)).head == "250 2.0.0 E211")
         }
-        let mailboxes = try harness.store.mailboxes(userId: try #require(harness.user.id))
-        #expect(mailboxes.first?.disabled == true)
-        // The owner was told (notices at the account address), and the next forward is refused.
+    }
+
+    func mailbox(_ harness: MailHarness) throws -> Mailbox {
+        let mailboxId = try #require(harness.mailbox.id), userId = try #require(harness.user.id)
+        return try #require(try harness.store.mailbox(id: mailboxId, userId: userId))
+    }
+
+    @Test func aMailboxThatKeepsBouncingStopsReceivingAndComesBack() async throws {
+        let harness = try await MailHarness()
+        let userId = try #require(harness.user.id)
+        _ = try harness.store.createMailbox(userId: userId, email: "spare@other.example", verified: true)
+        try await Self.forwardAndBounce(harness, count: 5, status: "5.2.2")
+        #expect(try mailbox(harness).disabled && mailbox(harness).disabledAt != nil)
+        // The owner is told at another mailbox (the account address is the one bouncing), with the way back.
         try await Task.sleep(for: .milliseconds(100))
-        #expect(harness.sink.messages.contains { header($0.data, "Subject") == "Your mailbox owner@mailbox.example is bouncing" })
+        let notice = try #require(harness.sink.messages.first { header($0.data, "Subject") == "Your mailbox owner@mailbox.example is bouncing" })
+        #expect(notice.recipients == ["spare@other.example"])
+        let mailboxId = try #require(harness.mailbox.id)
+        #expect(notice.data.contains("PUT /api/mailboxes/\(mailboxId) {\"enabled\": true}"))
+        // Within the grace period the sender keeps the mail and retries: nothing is lost.
+        let next = "From: news@shop.example\r\nSubject: later\r\n\r\nx\r\n"
+        #expect(await harness.send(from: "news@shop.example", to: ["shop.fox123@veil.test"], next).head == "451 4.2.1 E518")
+        // Re-enabled, it receives again, and the old bounces no longer count: one more does not disable it.
+        _ = try harness.store.setMailboxEnabled(id: mailboxId, userId: userId, true)
+        let before = harness.sink.messages.count
+        #expect(await harness.send(from: "news@shop.example", to: ["shop.fox123@veil.test"], next).head == "250 2.0.0 E200")
+        let latest = try #require(try await harness.sink.waitForMessages(before + 1).last)
+        #expect(await harness.send(from: "", to: [latest.sender], Self.dsn(status: "5.2.2")).head == "250 2.0.0 E211")
+        #expect(try !mailbox(harness).disabled)
+        await harness.stop()
+    }
+
+    @Test func pastTheGracePeriodADisabledMailboxRefuses() async throws {
+        let harness = try await MailHarness()
+        let mailboxId = try #require(harness.mailbox.id), userId = try #require(harness.user.id)
+        try harness.store.markMailboxBouncing(id: mailboxId, now: Date().addingTimeInterval(-6 * 86_400))
+        #expect(await harness.send(from: "news@shop.example", to: ["shop.fox123@veil.test"], "From: news@shop.example\r\n\r\nx\r\n").head
+                == "550 5.2.1 E518")
+        // Its owner turned it off: refused at once.
+        _ = try harness.store.setMailboxEnabled(id: mailboxId, userId: userId, false)
         #expect(await harness.send(from: "news@shop.example", to: ["shop.fox123@veil.test"], "From: news@shop.example\r\n\r\nx\r\n").head
                 == "550 5.2.1 E518")
         await harness.stop()
+    }
+
+    /// A relay that gave up on a temporary problem (4.x.x) is not the mailbox's fault.
+    @Test func temporaryFailuresNeverDisableAMailbox() async throws {
+        let harness = try await MailHarness()
+        try await Self.forwardAndBounce(harness, count: 6, status: "4.4.1")
+        #expect(try !mailbox(harness).disabled)
+        #expect(try harness.logs().filter(\.bounced).count == 6)
+        await harness.stop()
+    }
+
+    @Test func verifyingAgainReenables() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("veil-reverify-\(UUID().uuidString).sqlite").path
+        let store = try Store(path: path)
+        try store.migrate()
+        let user = try store.createUser(email: "a@mailbox.example", name: nil, passwordHash: nil, activated: true, isPremium: false)
+        let userId = try #require(user.id), mailboxId = try #require(user.defaultMailboxId)
+        try store.markMailboxBouncing(id: mailboxId)
+        let confirmed = try #require(try store.confirmMailbox(id: mailboxId, userId: userId, address: "a@mailbox.example"))
+        #expect(!confirmed.disabled && confirmed.disabledAt == nil && confirmed.bouncesCountedSince != nil)
     }
 }
 

@@ -183,6 +183,20 @@ enum DSNFixtures {
         #expect(report.reason == "Remote host said: 552 5.2.2 Mailbox full")
     }
 
+    @Test func onlyFailuresWithoutA4xxStatusArePermanent() throws {
+        #expect(try report(DSNFixtures.postfix).isPermanentFailure)
+        #expect(try report(DSNFixtures.plain).isPermanentFailure)
+        #expect(try !report(DSNFixtures.delayed).isPermanentFailure)
+        // A relay that gave up after its queue lifetime: failed, but for a temporary reason.
+        let expired = "Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\n"
+            + "Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; relay.veil.test\r\n\r\n"
+            + "Final-Recipient: rfc822; owner@mailbox.example\r\nAction: failed\r\nStatus: 4.4.1\r\n"
+            + "Diagnostic-Code: X-Postfix; connect to mx.mailbox.example: Connection timed out\r\n\r\n--b--\r\n"
+        let report = try report(expired)
+        #expect(report.isFailure && !report.isPermanentFailure)
+        #expect(try !self.report("Subject: Undelivered\r\n\r\nRemote host said: 452 4.2.2 Mailbox full, try later\r\n").isPermanentFailure)
+    }
+
     @Test func garbageNeverCrashes() throws {
         for text in ["Content-Type: multipart/report; boundary=\r\n\r\n--\r\n--\r\n", "Content-Type: multipart/report\r\n\r\nx\r\n",
                      "Content-Type: multipart/report; boundary=x\r\n\r\n--x\r\nno header end"] {
