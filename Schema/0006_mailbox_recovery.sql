@@ -4,3 +4,5 @@
 ALTER TABLE mailboxes ADD COLUMN disabled_at INTEGER;
 ALTER TABLE mailboxes ADD COLUMN bounces_counted_since INTEGER;
 ALTER TABLE email_logs ADD COLUMN bounce_permanent INTEGER NOT NULL DEFAULT 0;
+-- Trashed aliases are purged after 30 days; the hourly purge finds them through this index.
+CREATE INDEX aliases_trashed ON aliases(trashed_at) WHERE trashed_at IS NOT NULL;

@@ -18,6 +18,7 @@ struct AliasRoutes {
         group.writing(.patch, "aliases/:alias_id") { request, context in try await update(request, context) }
         group.writing(.put, "aliases/:alias_id") { request, context in try await update(request, context) }
         group.writing(.post, "aliases/:alias_id/toggle") { _, context in try toggle(context) }
+        group.writing(.post, "aliases/:alias_id/restore") { _, context in try restore(context) }
         group.get("aliases/:alias_id/activities") { request, context in try activities(request, context) }
         group.get("aliases/:alias_id/contacts") { request, context in try contacts(request, context) }
         group.writing(.post, "aliases/:alias_id/contacts") { request, context in try await createContact(request, context) }
@@ -25,10 +26,13 @@ struct AliasRoutes {
         group.writing(.post, "contacts/:contact_id/toggle") { _, context in try toggleContact(context) }
     }
 
-    /// The alias if it is the caller's; 403 `Forbidden` otherwise (missing ids are not told apart).
+    /// The alias if it is the caller's and not in the trash; 403 `Forbidden` otherwise (missing
+    /// and trashed ids are not told apart).
     func ownedAlias(_ context: APIContext) throws -> (Alias, User, Int64) {
         let (user, userId) = try context.requireUser()
-        guard let alias = try store.alias(id: try context.pathId("alias_id"), userId: userId) else { throw APIError.forbidden }
+        guard let alias = try store.alias(id: try context.pathId("alias_id"), userId: userId), alias.trashedAt == nil else {
+            throw APIError.forbidden
+        }
         return (alias, user, userId)
     }
 
@@ -75,6 +79,23 @@ struct AliasRoutes {
         return .json(["deleted": true])
     }
 
+    /// Veil's own: takes a deleted alias out of the trash (until it is purged), within the quota.
+    func restore(_ context: APIContext) throws -> Response {
+        let (user, userId) = try context.requireUser()
+        let id = try context.pathId("alias_id")
+        let quota = services.configuration.quota
+        switch try store.restoreAlias(id: id, userId: userId, canHave: { quota.canCreate(user: user, existingAliases: $0) }) {
+        case .notFound: throw APIError.forbidden
+        case .notInTrash: throw APIError.badRequest("Alias is not in the trash")
+        case .overQuota: throw APIError.badRequest(services.quotaMessage(user))
+        case .restored: break
+        }
+        guard let view = try store.aliasView(id: id, userId: userId) else { throw APIError.forbidden }
+        var json = JSONWriter()
+        Serialize.alias(view, format: user.senderFormat, to: &json)
+        return .json(json)
+    }
+
     func toggle(_ context: APIContext) throws -> Response {
         let (alias, _, userId) = try ownedAlias(context)
         guard let id = alias.id, let updated = try store.updateAlias(id: id, userId: userId, { $0.enabled.toggle() }) else {
@@ -102,8 +123,10 @@ struct AliasRoutes {
         }
         if let list = body["mailbox_ids"] {
             guard let items = list.array else { throw APIError.badRequest("Invalid mailbox_id") }
+            // §1.6b: digit strings too (the Raycast extension sends `["12"]`).
             let ids = try items.map { item -> Int64 in
                 if let id = item.int { return id }
+                if let text = item.string, !text.isEmpty, text.utf8.allSatisfy({ (48...57).contains($0) }), let id = Int64(text) { return id }
                 throw APIError.badRequest("Invalid mailbox_id")
             }
             guard !ids.isEmpty else { throw APIError.badRequest("Must choose at least one mailbox") }
@@ -145,7 +168,7 @@ struct AliasRoutes {
         let page = try request.pageId()
         let (user, userId) = try context.requireUser()
         let id = try context.pathId("alias_id")
-        guard let alias = try store.alias(id: id, userId: userId), let aliasId = alias.id else {
+        guard let alias = try store.alias(id: id, userId: userId), alias.trashedAt == nil, let aliasId = alias.id else {
             throw try store.aliasExists(id: id) ? APIError.forbidden : APIError(.notFound, "No such alias")
         }
         let contacts = try store.contactPage(aliasId: aliasId, page: page)

@@ -182,12 +182,13 @@ extension Store {
 
     public func aliasView(id: Int64, userId: Int64) throws -> AliasView? {
         try hotRead { db in
-            try Self.joinedViews(db, Self.viewSelection + " WHERE a.id = ? AND a.user_id = ?", [id, userId]).first
+            try Self.joinedViews(db, Self.viewSelection + " WHERE a.id = ? AND a.user_id = ? AND a.trashed_at IS NULL", [id, userId]).first
         }
     }
 
+    /// True when an alias with this id exists and is not in its owner's trash.
     public func aliasExists(id: Int64) throws -> Bool {
-        try pool.read { db in try Alias.exists(db, key: id) }
+        try pool.read { db in try Alias.filter(Column("id") == id && Column("trashed_at") == nil).fetchCount(db) > 0 }
     }
 
     /// Applies `change` to the user's alias; false when it is not theirs.
@@ -256,13 +257,15 @@ extension Store {
     @discardableResult
     public func deleteContact(id: Int64, userId: Int64) throws -> Bool {
         try pool.write { db in
-            try Contact.filter(Column("id") == id && Column("user_id") == userId).deleteAll(db) > 0
+            try Contact.filter(Column("id") == id && Column("user_id") == userId)
+                .filter(sql: "alias_id IN (SELECT id FROM aliases WHERE trashed_at IS NULL)").deleteAll(db) > 0
         }
     }
 
     public func toggleContactBlock(id: Int64, userId: Int64) throws -> Bool? {
         try pool.write { db in
-            guard var contact = try Contact.filter(Column("id") == id && Column("user_id") == userId).fetchOne(db) else {
+            guard var contact = try Contact.filter(Column("id") == id && Column("user_id") == userId)
+                .filter(sql: "alias_id IN (SELECT id FROM aliases WHERE trashed_at IS NULL)").fetchOne(db) else {
                 return nil
             }
             contact.blockForward.toggle()

@@ -88,9 +88,9 @@ extension Store {
     @discardableResult
     public func trashAlias(id: Int64, userId: Int64, now: Date = Date()) throws -> Bool {
         try pool.write { db in
-            guard var alias = try Alias.filter(Column("id") == id && Column("user_id") == userId).fetchOne(db) else {
-                return false
-            }
+            // An alias already in the trash keeps its date: the purge counts from the first deletion.
+            guard var alias = try Alias.filter(Column("id") == id && Column("user_id") == userId && Column("trashed_at") == nil)
+                .fetchOne(db) else { return false }
             alias.enabled = false
             alias.trashedAt = now
             try alias.update(db, columns: ["enabled", "trashed_at"])
@@ -100,6 +100,56 @@ extension Store {
                 try deleted.insert(db, onConflict: .ignore)
             }
             return true
+        }
+    }
+
+    public enum RestoreResult: Sendable, Equatable {
+        case restored
+        case notFound
+        case notInTrash
+        /// The user's plan allows no more live aliases.
+        case overQuota
+    }
+
+    /// Takes an alias out of the trash, enabled, with its contacts and logs as they were; it
+    /// leaves its custom domain's trash list. `canHave(liveAliases)` is the quota check, made in
+    /// the same transaction as the change.
+    public func restoreAlias(id: Int64, userId: Int64, canHave: (Int) -> Bool) throws -> RestoreResult {
+        try pool.write { db in
+            guard var alias = try Alias.filter(Column("id") == id && Column("user_id") == userId).fetchOne(db) else {
+                return .notFound
+            }
+            guard alias.trashedAt != nil else { return .notInTrash }
+            let live = try Alias.filter(Column("user_id") == userId && Column("trashed_at") == nil).fetchCount(db)
+            guard canHave(live) else { return .overQuota }
+            alias.trashedAt = nil
+            alias.enabled = true
+            try alias.update(db, columns: ["enabled", "trashed_at"])
+            try db.execute(sql: "DELETE FROM deleted_aliases WHERE email = ? AND reason = 'trashed'", arguments: [alias.email])
+            return .restored
+        }
+    }
+
+    /// Deletes for good the aliases trashed before `cutoff` (their addresses stay on the deleted
+    /// list), a hundred per transaction. Returns how many.
+    @discardableResult
+    public func purgeTrashedAliases(trashedBefore cutoff: Date, batch: Int = 100) throws -> Int {
+        var total = 0
+        while true {
+            let purged = try pool.write { db -> Int in
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT id, user_id, email, custom_domain_id FROM aliases WHERE trashed_at IS NOT NULL AND trashed_at < ? LIMIT ?
+                    """, arguments: [cutoff.unixSeconds, batch])
+                for row in rows {
+                    var deleted = DeletedAlias(email: row["email"], userId: row["user_id"], customDomainId: row["custom_domain_id"],
+                                               reason: "deleted", createdAt: Date())
+                    try deleted.insert(db, onConflict: .ignore)
+                    try db.execute(sql: "DELETE FROM aliases WHERE id = ?", arguments: [row["id"] as Int64])
+                }
+                return rows.count
+            }
+            total += purged
+            if purged < batch { return total }
         }
     }
 

@@ -69,7 +69,7 @@ struct APIRuntime {
     /// The HTTP server, the webhook deliverer and the API key use writer.
     func lifecycleServices(logger: Logger) -> [any Service] {
         [application(logger: logger), PeriodicService.webhooks(WebhookDeliverer(store: store, logger: logger), logger: logger),
-         PeriodicService.keyUsage(store, logger: logger)]
+         PeriodicService.keyUsage(store, logger: logger), PeriodicService.trashPurge(store, logger: logger)]
     }
 }
 

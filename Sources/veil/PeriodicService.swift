@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOPosix
 import ServiceLifecycle
@@ -60,6 +61,17 @@ extension PeriodicService {
     /// Makes due `otp_received` calls every 5 seconds.
     static func webhooks(_ deliverer: WebhookDeliverer, logger: Logger) -> PeriodicService {
         PeriodicService(interval: .seconds(5), logger: logger, failure: "webhook run failed", work: { try await deliverer.runOnce() })
+    }
+
+    /// Deletes for good, every hour, the aliases in the trash for 30 days (their addresses stay
+    /// on the deleted list). On NIO's thread pool: it waits for SQLite's writer.
+    static func trashPurge(_ store: Store, logger: Logger, retention: TimeInterval = 30 * 86_400) -> PeriodicService {
+        PeriodicService(interval: .seconds(3_600), logger: logger, failure: "trash purge failed", work: {
+            let purged = try await NIOThreadPool.singleton.runIfActive {
+                try store.purgeTrashedAliases(trashedBefore: Date().addingTimeInterval(-retention))
+            }
+            if purged > 0 { logger.info("trash purged", metadata: ["aliases": "\(purged)"]) }
+        })
     }
 
     /// Retries queued copies every 30 seconds.

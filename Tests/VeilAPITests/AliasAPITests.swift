@@ -305,6 +305,64 @@ import VeilTestSupport
         }
     }
 
+    /// A deleted alias is in the trash: missing for the whole API until restored, purged after 30 days.
+    @Test func aTrashedAliasAnswersAsMissingEverywhereUntilRestored() async throws {
+        let harness = try await Harness()
+        let user = try harness.user()
+        let alias = try harness.alias(user, "trash@veil.test")
+        let id = try #require(alias.id)
+        let (contact, _) = try harness.store.findOrCreateContact(alias: alias, websiteEmail: "c@example.com", name: nil,
+                                                                  reverseAliasDomain: "veil.test", includeSender: false)
+        let contactId = try #require(contact.id)
+        try await harness.test { (client: Client) async throws in
+            let path = "/api/aliases/\(id)"
+            #expect(try await client.delete(path, key: user.key).json == ["deleted": true])
+            let trashedAt = try #require(try harness.store.alias(id: id, userId: user.id)?.trashedAt)
+            let get = try await client.get(path, key: user.key)
+            #expect(get.status == .badRequest && get.error == "Unknown error")
+            #expect(try await client.patch(path, key: user.key, json: #"{"note": "x"}"#).status == .forbidden)
+            #expect(try await client.put(path, key: user.key, json: #"{"note": "x"}"#).status == .forbidden)
+            #expect(try await client.post("\(path)/toggle", key: user.key).status == .forbidden)
+            #expect(try await client.get("\(path)/activities?page_id=0", key: user.key).status == .forbidden)
+            let contacts = try await client.get("\(path)/contacts?page_id=0", key: user.key)
+            #expect(contacts.status == .notFound && contacts.error == "No such alias")
+            #expect(try await client.post("\(path)/contacts", key: user.key, json: #"{"contact": "new@example.com"}"#).status == .forbidden)
+            #expect(try await client.post("/api/contacts/\(contactId)/toggle", key: user.key).status == .forbidden)
+            #expect(try await client.delete("/api/contacts/\(contactId)", key: user.key).status == .forbidden)
+            // A second delete does not push the purge date back.
+            try await Task.sleep(for: .milliseconds(1_100))
+            #expect(try await client.delete(path, key: user.key).status == .forbidden)
+            #expect(try harness.store.alias(id: id, userId: user.id)?.trashedAt == trashedAt)
+            #expect(try harness.store.alias(id: id, userId: user.id)?.note == nil)
+            let list = try await client.get("/api/v2/aliases?page_id=0", key: user.key)
+            #expect(list["aliases"]?.array?.isEmpty == true)
+
+            let restored = try await client.post("\(path)/restore", key: user.key)
+            #expect(restored.status == .ok && restored["email"] == "trash@veil.test" && restored["enabled"] == true)
+            #expect(try await client.post("\(path)/restore", key: user.key).error == "Alias is not in the trash")
+            #expect(try await client.post("/api/aliases/99999999/restore", key: user.key).status == .forbidden)
+            #expect(try await client.get(path, key: user.key).status == .ok)
+            #expect(try await client.post("/api/contacts/\(contactId)/toggle", key: user.key).json == ["block_forward": true])
+        }
+        // Purged after 30 days: gone, and the address can never be created again.
+        #expect(try harness.store.trashAlias(id: id, userId: user.id, now: Date().addingTimeInterval(-31 * 86_400)))
+        #expect(try harness.store.purgeTrashedAliases(trashedBefore: Date().addingTimeInterval(-30 * 86_400)) == 1)
+        #expect(try harness.store.alias(id: id, userId: user.id) == nil)
+        #expect(try harness.store.isAddressTaken("trash@veil.test"))
+    }
+
+    @Test func restoringRespectsTheFreeQuota() async throws {
+        let harness = try await Harness()
+        let user = try harness.user()
+        let first = try #require(try harness.alias(user, "one@veil.test").id)
+        try harness.store.trashAlias(id: first, userId: user.id)
+        for index in 0..<5 { _ = try harness.alias(user, "live\(index)@veil.test") }
+        try await harness.test { (client: Client) async throws in
+            let refused = try await client.post("/api/aliases/\(first)/restore", key: user.key)
+            #expect(refused.status == .badRequest && refused.error?.hasPrefix("You have reached the limitation of a free account") == true)
+        }
+    }
+
     @Test func patchFieldsAndErrors() async throws {
         let harness = try await Harness()
         let user = try harness.user(premium: true)
@@ -320,6 +378,11 @@ import VeilTestSupport
             #expect(try await client.patch(path, key: user.key, json: "{\"mailbox_ids\": [\(user.mailboxId), \(second)]}").status == .ok)
             #expect(try await client.patch(path, key: user.key, json: #"{"mailbox_ids": []}"#).error == "Must choose at least one mailbox")
             #expect(try await client.patch(path, key: user.key, json: #"{"mailbox_ids": ["x"]}"#).error == "Invalid mailbox_id")
+            #expect(try await client.patch(path, key: user.key, json: #"{"mailbox_ids": ["-1"]}"#).error == "Invalid mailbox_id")
+            // Digit strings, as the Raycast extension sends them (§1.6b).
+            #expect(try await client.patch(path, key: user.key, json: "{\"mailbox_ids\": [\"\(second)\"]}").status == .ok)
+            #expect(try harness.store.alias(id: id, userId: user.id)?.mailboxId == second)
+            #expect(try await client.patch(path, key: user.key, json: "{\"mailbox_ids\": [\"\(user.mailboxId)\", \(second)]}").status == .ok)
             #expect(try await client.patch(path, key: user.key, json: "{\"name\": \"\(String(repeating: "n", count: 129))\"}").error
                 == "Name can't be longer than 128 characters")
             #expect(try await client.patch(path, key: user.key, json: #"{"disable_pgp": true, "pinned": true}"#).status == .ok)
