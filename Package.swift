@@ -181,7 +181,7 @@ let package = Package(
         .testTarget(
             name: "VeilAPITests",
             dependencies: [
-                "VeilAPI", "VeilStore", "VeilCore", "VeilSMTP", "VeilDNS", "VeilTestSupport",
+                "VeilAPI", "VeilStore", "VeilCore", "VeilSMTP", "VeilDNS", "VeilTestSupport", "VeilMailHandler",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -326,7 +326,8 @@ public struct MailPipeline: SMTPServerDelegate {
                                 body: body, domain: configuration.emailDomain)
             let sender = verp.address(.transactional, objectId: 0, domain: configuration.emailDomain)
             let message = try signed(try Message(parsing: notice.bytes), domain: configuration.emailDomain)
-            try await relay.send(from: sender, to: [recipient], message: message.serialized)
+            // Queued when the relay is down: the owner learns it later rather than never.
+            try await DurableRelay(relay: relay, store: store, logger: logger).send(from: sender, to: [recipient], message: message.serialized)
         } catch {
             logger.warning("owner alert not sent", metadata: ["kind": "\(kind)", "error": "\(error)"])
         }

@@ -3,7 +3,9 @@ import Logging
 import VeilStore
 
 /// Retries the copies the relay refused for now after Veil already answered 250 for their
-/// transaction (Appendix A): exponential backoff from one minute to one hour, for five days.
+/// transaction (Appendix A), and the mail Veil writes itself (`DurableRelay`): exponential
+/// backoff from one minute to one hour, for five days. Several workers (the API's and the mail
+/// daemon's) may share one queue: each claims the rows it sends.
 public struct OutboundQueueWorker: Sendable {
     let store: Store
     let relay: any MailRelay
@@ -20,7 +22,7 @@ public struct OutboundQueueWorker: Sendable {
     @discardableResult
     public func runOnce(now: Date = Date()) async throws -> Int {
         var delivered = 0
-        for copy in try store.dueOutbound(now: now) {
+        for copy in try store.claimDueOutbound(now: now) {
             let failure: RelayFailure?
             do {
                 try await relay.send(from: copy.envelopeFrom, to: [copy.envelopeTo], message: copy.data)

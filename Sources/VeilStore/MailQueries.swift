@@ -410,9 +410,12 @@ extension Store {
         }
     }
 
-    public func dueOutbound(now: Date = Date(), limit: Int = 50) throws -> [OutboundMessage] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: """
+    /// Takes up to `limit` copies that are due, for one sender of the queue: their next attempt
+    /// moves `lease` ahead in the same transaction, so another worker (another process over the
+    /// same database) does not send them too; the worker then removes or reschedules each.
+    public func claimDueOutbound(now: Date = Date(), limit: Int = 50, lease: TimeInterval = 300) throws -> [OutboundMessage] {
+        try pool.write { db in
+            let messages = try Row.fetchAll(db, sql: """
                 SELECT * FROM outbound_queue WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?
                 """, arguments: [Int64(now.timeIntervalSince1970), limit]).map { row in
                 let data: Data = row["data"]
@@ -420,6 +423,11 @@ extension Store {
                                        envelopeTo: row["envelope_to"], data: Array(data), attempts: row["attempts"],
                                        createdAt: Date(timeIntervalSince1970: TimeInterval(row["created_at"] as Int64)))
             }
+            for message in messages {
+                try db.execute(sql: "UPDATE outbound_queue SET next_attempt_at = ? WHERE id = ?",
+                               arguments: [Int64(now.addingTimeInterval(lease).timeIntervalSince1970), message.id])
+            }
+            return messages
         }
     }
 

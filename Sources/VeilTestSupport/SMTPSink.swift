@@ -18,17 +18,18 @@ public final class SMTPSink: Sendable {
     public let port: Int
     private let task: Task<Void, Never>
 
-    public init() async throws {
+    /// Listens on `port` (0: any free one) on loopback.
+    public init(port: Int = 0) async throws {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: "127.0.0.1", port: 0) { channel in
+            .bind(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPLineDecoder(maxLength: 100_000)))
                     return try NIOAsyncChannel<SMTPLineDecoder.Line, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
         channel = server
-        port = server.channel.localAddress?.port ?? 0
+        self.port = server.channel.localAddress?.port ?? 0
         let state = self.state
         let openSessions = self.connections
         task = Task {

@@ -6,15 +6,17 @@ import ServiceLifecycle
 import UnixSignals
 import VeilAPI
 import VeilCore
+import VeilMailHandler
 import VeilSMTP
 import VeilStore
 
-/// The API's mail goes through the outbound relay with the SMTP client.
+/// The API's mail goes to the outbound relay, or into the outbound queue while the relay is
+/// down (`DurableRelay`); the API's queue worker sends it later.
 struct RelayMailer: Mailer {
-    let client: SMTPClient
+    let relay: DurableRelay
 
     func send(from: String, to: [String], message: [UInt8]) async throws {
-        try await client.send(from: from, to: to, message: message)
+        try await relay.send(from: from, to: to, message: message)
     }
 }
 
@@ -32,6 +34,8 @@ struct APIRuntime {
     let services: APIServices
     let auth: AuthConfiguration
     let mailer: RelayMailer
+    /// Sends what `mailer` queued (and, in `veil serve`, what the mail daemon queued).
+    let queue: OutboundQueueWorker
     let host: String
     let port: Int
 
@@ -43,7 +47,9 @@ struct APIRuntime {
         let portText = options.port.map(String.init) ?? environment["VEIL_API_PORT"] ?? "8080"
         guard let port = Int(portText), (0...65_535).contains(port) else { throw CLIError("invalid port: \(portText)") }
         self.port = port
-        mailer = RelayMailer(client: try relayOptions.client(heloName: settings.emailDomain, environment: environment))
+        let client = try relayOptions.client(heloName: settings.emailDomain, environment: environment)
+        mailer = RelayMailer(relay: DurableRelay(relay: client, store: store, logger: makeLogger("veil.queue")))
+        queue = OutboundQueueWorker(store: store, relay: client, logger: makeLogger("veil.queue"))
         let rateLimits = relayOptions.rateLimits(environment)
         var configuration = settings.apiConfiguration(rateLimits: rateLimits)
         configuration.smsWebhookSecret = environment["VEIL_SMS_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
@@ -69,7 +75,8 @@ struct APIRuntime {
     /// The HTTP server, the webhook deliverer and the API key use writer.
     func lifecycleServices(logger: Logger) -> [any Service] {
         [application(logger: logger), PeriodicService.webhooks(WebhookDeliverer(store: store, logger: logger), logger: logger),
-         PeriodicService.keyUsage(store, logger: logger), PeriodicService.trashPurge(store, logger: logger)]
+         PeriodicService.keyUsage(store, logger: logger), PeriodicService.trashPurge(store, logger: logger),
+         PeriodicService.outboundQueue(queue, logger: logger)]
     }
 }
 
@@ -134,7 +141,7 @@ struct Serve: AsyncParsableCommand {
         logger.info("veil serving", metadata: ["api": "http://\(runtime.host):\(runtime.port)",
                                                "smtp": "\(mail.host):\(mail.port)", "database": "\(runtime.settings.database)"])
         let group = ServiceGroup(configuration: .init(
-            services: runtime.lifecycleServices(logger: logger) + mail.services(logger: makeLogger("veil.smtpd"))
+            services: runtime.lifecycleServices(logger: logger) + mail.services(logger: makeLogger("veil.smtpd"), queue: false)
                 + [pruning, PeriodicService.checkpoints(runtime.store, logger: logger)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

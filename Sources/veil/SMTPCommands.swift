@@ -129,9 +129,11 @@ struct SMTPRuntime {
         worker = OutboundQueueWorker(store: store, relay: client, logger: makeLogger("veil.queue"))
     }
 
-    func services(logger: Logger) -> [any Service] {
-        var services: [any Service] = [SMTPService(host: host, port: port, configuration: server, pipeline: pipeline, logger: logger),
-                                       PeriodicService.outboundQueue(worker, logger: logger)]
+    /// The listener, the TLS reload and, unless the process runs one already (`veil serve`), the
+    /// outbound queue worker.
+    func services(logger: Logger, queue: Bool = true) -> [any Service] {
+        var services: [any Service] = [SMTPService(host: host, port: port, configuration: server, pipeline: pipeline, logger: logger)]
+        if queue { services.append(PeriodicService.outboundQueue(worker, logger: logger)) }
         let reload = tlsFiles.flatMap { files in credentials.map { (files.certificate, files.key, $0) } }
         services.append(ReloadService(tls: reload, logger: logger))
         return services
