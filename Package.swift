@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "VeilCore", targets: ["VeilCore"]),
         .library(name: "VeilStore", targets: ["VeilStore"]),
         .library(name: "VeilMail", targets: ["VeilMail"]),
+        // For the separate Fuzz/ package.
+        .library(name: "VeilSMTP", targets: ["VeilSMTP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),

@@ -36,7 +36,8 @@ public struct SMTPLineDecoder: ByteToMessageDecoder {
         return .needMoreData
     }
 
-    mutating func nextLine(_ buffer: inout ByteBuffer) -> Line? {
+    /// The next complete line in `buffer`, consumed; nil (and the partial line left in place) when none.
+    public mutating func nextLine(_ buffer: inout ByteBuffer) -> Line? {
         let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n")
         let view = buffer.readableBytesView
         var index = view.startIndex

@@ -38,8 +38,6 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var tlsActive = false
     private var closeWhenIdle = false
     private var timer: Scheduled<Void>?
-    /// When the command being waited for must be complete (set when the previous one was answered).
-    private var commandDeadline = NIODeadline.distantFuture
     /// When `DATA` was answered with 354: the transfer's deadline grows with its size from there.
     private var dataStarted = NIODeadline.distantFuture
     private var remoteAddress = ""
@@ -369,15 +367,15 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .receivingData:
             schedule(at: dataDeadline, context)
         default:
-            commandDeadline = context.eventLoop.now + configuration.commandTimeout
-            schedule(at: commandDeadline, context)
+            schedule(at: context.eventLoop.now + configuration.commandTimeout, context)
         }
     }
 
     private var dataDeadline: NIODeadline {
         guard case .receivingData(_, let reader) = phase else { return dataStarted + configuration.dataTimeout }
-        let allowance = Int64(reader.receivedBytes) * 1_000_000_000 / Int64(max(1, configuration.minDataRate))
-        return dataStarted + configuration.dataTimeout + .nanoseconds(allowance)
+        // In seconds as a Double: the byte count is the client's (it goes on past the size limit).
+        let allowance = min(Double(reader.receivedBytes) / Double(max(1, configuration.minDataRate)), 1e6)
+        return dataStarted + configuration.dataTimeout + .nanoseconds(Int64(allowance * 1e9))
     }
 
     private func schedule(at deadline: NIODeadline, _ context: ChannelHandlerContext) {

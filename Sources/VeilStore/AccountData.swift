@@ -19,7 +19,7 @@ extension Store {
         try pool.read { db in
             let rows = try UserNotification.fetchAll(db, sql: """
                 SELECT * FROM notifications WHERE user_id = ? ORDER BY read ASC, created_at DESC, id DESC LIMIT ? OFFSET ?
-                """, arguments: [userId, pageSize + 1, page * pageSize])
+                """, arguments: [userId, pageSize + 1, Store.offset(page: page, size: pageSize)])
             return (Array(rows.prefix(pageSize)), rows.count > pageSize)
         }
     }

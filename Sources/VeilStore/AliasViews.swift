@@ -75,6 +75,15 @@ public enum AliasFilter: Sendable {
 }
 
 extension Store {
+    /// The first row of page `page` (0-based). A page past any table (a client's huge `page_id`)
+    /// is an offset past the end, never an overflow trap.
+    static func offset(page: Int, size: Int) -> Int {
+        let (offset, overflow) = max(0, page).multipliedReportingOverflow(by: size)
+        return overflow ? Int(Int64.max) : offset
+    }
+}
+
+extension Store {
     public static let pageSize = 20
 
     /// One page of the user's non-trashed aliases in SimpleLogin's order: pinned first, then most
@@ -94,7 +103,7 @@ extension Store {
             conditions += " AND (lower(a.email) LIKE ? ESCAPE '\\' OR lower(coalesce(a.note, '')) LIKE ? ESCAPE '\\' OR lower(coalesce(a.name, '')) LIKE ? ESCAPE '\\')"
             arguments += [pattern, pattern, pattern]
         }
-        arguments += [Self.pageSize, page * Self.pageSize]
+        arguments += [Self.pageSize, Store.offset(page: page, size: Self.pageSize)]
         // A handful of distinct SQL texts (filter × search), each compiled once per connection.
         let sql = Self.viewSelection + " WHERE \(conditions) ORDER BY a.pinned DESC, a.last_activity_at DESC, a.id DESC LIMIT ? OFFSET ?"
         // One statement carries the page (its own snapshot); the extra mailboxes read after it need
@@ -176,7 +185,7 @@ extension Store {
                                          arguments: [query.lowercased(), query.lowercased()])
             }
             return try request.order(Column("created_at").desc, Column("id").desc)
-                .limit(Self.pageSize, offset: page * Self.pageSize).fetchAll(db)
+                .limit(Self.pageSize, offset: Store.offset(page: page, size: Self.pageSize)).fetchAll(db)
         }
     }
 
@@ -237,7 +246,7 @@ extension Store {
         try pool.read { db in
             let logs = try EmailLog.filter(Column("alias_id") == aliasId)
                 .order(Column("created_at").desc, Column("id").desc)
-                .limit(Self.pageSize, offset: page * Self.pageSize).fetchAll(db)
+                .limit(Self.pageSize, offset: Store.offset(page: page, size: Self.pageSize)).fetchAll(db)
             return try logs.map { log in (log, try log.contactId.flatMap { try Contact.fetchOne(db, key: $0) }) }
         }
     }
@@ -245,7 +254,7 @@ extension Store {
     public func contactPage(aliasId: Int64, page: Int) throws -> [Contact] {
         try pool.read { db in
             try Contact.filter(Column("alias_id") == aliasId).order(Column("id").desc)
-                .limit(Self.pageSize, offset: page * Self.pageSize).fetchAll(db)
+                .limit(Self.pageSize, offset: Store.offset(page: page, size: Self.pageSize)).fetchAll(db)
         }
     }
 

@@ -293,6 +293,21 @@ import VeilTestSupport
         }
     }
 
+    /// Found by schemathesis: a page id whose offset overflows trapped the server.
+    @Test func aHugePageIsEmptyNotACrash() async throws {
+        let harness = try await Harness()
+        let user = try harness.user()
+        let id = try #require(try harness.alias(user, "page@veil.test").id)
+        try await harness.test { (client: Client) async throws in
+            let huge = "page_id=3485042622640137728"
+            #expect(try await client.get("/api/v2/aliases?\(huge)", key: user.key)["aliases"]?.array?.isEmpty == true)
+            #expect(try await client.post("/api/aliases?\(huge)", key: user.key)["aliases"]?.array?.isEmpty == true)
+            #expect(try await client.get("/api/aliases/\(id)/activities?\(huge)", key: user.key)["activities"]?.array?.isEmpty == true)
+            #expect(try await client.get("/api/aliases/\(id)/contacts?\(huge)", key: user.key)["contacts"]?.array?.isEmpty == true)
+            #expect(try await client.get("/api/notifications?page=\(Int.max)", key: user.key).status == .ok)
+        }
+    }
+
     @Test func getUnknownAliasIs400AndOthersAre403() async throws {
         let harness = try await Harness()
         let user = try harness.user()
