@@ -8,9 +8,18 @@ public enum CSV {
         fields.map(field).joined(separator: ",") + "\r\n"
     }
 
+    /// Decided on Unicode scalars, as the reader reads: a comma or quote followed by a combining
+    /// mark is one `Character` but still a separator or quote to every CSV reader.
     static func field(_ value: String) -> String {
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        guard value.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+        var quoted = String.UnicodeScalarView()
+        quoted.append("\"")
+        for scalar in value.unicodeScalars {
+            if scalar == "\"" { quoted.append("\"") }
+            quoted.append(scalar)
+        }
+        quoted.append("\"")
+        return String(quoted)
     }
 
     public struct Record: Sendable, Equatable {

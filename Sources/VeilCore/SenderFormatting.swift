@@ -36,7 +36,9 @@ extension SenderFormat {
 public enum MailboxFormatting {
     static let specials = Set<Character>("()<>[]:;@\\,.\"")
 
-    public static func format(displayName: String?, address: String) -> String {
+    public static func format(displayName raw: String?, address: String) -> String {
+        // Control characters (a CR/LF from a decoded encoded-word among them) never reach a header.
+        let displayName = raw.map { String(String.UnicodeScalarView($0.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 })) }
         guard let displayName, !displayName.isEmpty else { return address }
         if !displayName.allSatisfy(\.isASCII) {
             return EncodedWord.qEncode(displayName) + " <" + address + ">"

@@ -138,9 +138,12 @@ public enum HeaderFolding {
     public static let preferredLength = 78
     public static let maximumLength = 998
 
-    /// The raw value (leading space included) for `name: value`.
+    /// The raw value (leading space included) for `name: value`. A CR or LF inside `value` (a
+    /// decoded display name, say) becomes a space: it could otherwise end the field and start
+    /// another one (header injection).
     public static func fold(name: String, value: String) -> [UInt8] {
-        let bytes = Array((" " + value).utf8)
+        var bytes = Array((" " + value).utf8)
+        for index in bytes.indices where bytes[index] == 0x0D || bytes[index] == 0x0A { bytes[index] = 0x20 }
         // "Name:" counts towards the first line.
         var lineStart = -(name.utf8.count + 1)
         guard bytes.count - lineStart > preferredLength else { return bytes }

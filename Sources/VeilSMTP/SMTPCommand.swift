@@ -101,8 +101,10 @@ public enum SMTPCommand: Sendable, Equatable {
     private static func mailParameters(_ text: Substring) throws(ParseError) -> MailParameters {
         var parameters = MailParameters()
         for word in text.split(separator: " ") {
-            let parts = word.split(separator: "=", maxSplits: 1)
+            // `=` alone or `=value` has no keyword: an empty first part, never a missing one.
+            let parts = word.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = parts[0].uppercased()
+            guard !key.isEmpty else { throw .syntax(SMTPReply(501, "5.5.4", "Bad MAIL parameter syntax")) }
             let value = parts.count > 1 ? parts[1].uppercased() : nil
             switch key {
             case "SIZE":

@@ -18,6 +18,14 @@ import Testing
         #expect(throws: CSV.ParseError(line: 2)) { try CSV.parse("a\n\"open") }
     }
 
+    /// Found by fuzzing: a comma or quote with a combining mark after it is one `Character`, so
+    /// the writer did not quote it, and the reader split the field there.
+    @Test(arguments: [",\u{301}", "\"\u{301}x", "note,\u{20DD} more", "\r\u{301}"])
+    func separatorsFollowedByCombiningMarksAreQuoted(_ value: String) throws {
+        let records = try CSV.parse(CSV.line(["a@veil.test", value, "True"]))
+        #expect(records.map(\.fields) == [["a@veil.test", value, "True"]])
+    }
+
     @Test func roundTripsAnyText() throws {
         let rows = [["x", "héllo 👋, \"wörld\"\nnext", "True", ""], ["y", "\r\n", "False", "m@x.com"]]
         let text = rows.map(CSV.line).joined()

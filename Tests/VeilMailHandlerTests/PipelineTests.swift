@@ -274,6 +274,19 @@ let newsletter = """
         await harness.stop()
     }
 
+    /// A display name that decodes to a line break must not add a header to the forwarded copy.
+    @Test func anEncodedLineBreakInTheSenderNameInjectsNoHeader() async throws {
+        let harness = try await MailHarness()
+        let message = "From: =?utf-8?q?Shop=0D=0AX-Injected=3A_yes?= <news@shop.example>\r\nSubject: hi\r\n\r\nx\r\n"
+        #expect(await harness.send(from: "news@shop.example", to: ["shop.fox123@veil.test"], message).head == "250 2.0.0 E200")
+        let forwarded = try #require(try await harness.sink.waitForMessages(1).first)
+        #expect(header(forwarded.data, "X-Injected") == nil)
+        #expect(!forwarded.data.contains("\r\nX-Injected:"))
+        let from = try #require(header(forwarded.data, "From"))
+        #expect(from.contains("Shop  X-Injected: yes"), "\(from)")
+        await harness.stop()
+    }
+
     /// Rewritten To/Cc/References over 998 octets are folded before signing (RFC 5322 §2.2.3).
     @Test func longRewrittenHeadersAreFolded() async throws {
         let harness = try await MailHarness(maxForwardRecipients: 100)

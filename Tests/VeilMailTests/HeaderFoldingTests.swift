@@ -36,6 +36,17 @@ import _CryptoExtras
         if let count { #expect(lines.count == count) }
     }
 
+    /// Found by fuzzing: a CR or LF in a value (a decoded display name) would have ended the
+    /// field and started another one.
+    @Test func lineBreaksInAValueCannotStartAnotherField() throws {
+        let raw = HeaderFolding.fold(name: "From", value: "Evil\r\nBcc: victim@example.org <r@veil.test>")
+        #expect(!raw.contains(0x0D) && !raw.contains(0x0A))
+        var message = try Message(parsing: Array("Subject: x\r\n\r\nbody\r\n".utf8))
+        message.set("From", "\"Evil\nBcc: victim@example.org\" <r@veil.test>")
+        let reparsed = try Message(parsing: message.serialized)
+        #expect(reparsed.fields.map(\.name) == ["Subject", "From"])
+    }
+
     @Test func addressListsBreakBetweenAddressesNotInsideQuotedNames() {
         let raw = HeaderFolding.fold(name: "To", value: Self.sixtyRecipients)
         let lines = Self.lines(raw, name: "To")

@@ -23,6 +23,9 @@ import Testing
         #expect(throws: SMTPCommand.ParseError.self) { try SMTPCommand.parse("MAIL FROM:<a@b> XFORWARD=1") }
         #expect(throws: SMTPCommand.ParseError.self) { try SMTPCommand.parse("DATA now") }
         #expect(throws: SMTPCommand.ParseError.self) { try SMTPCommand.parse("HELO") }
+        // Found by fuzzing: a parameter without a keyword trapped the daemon (any client could).
+        #expect(throws: SMTPCommand.ParseError.self) { try SMTPCommand.parse("MAIL FROM:<a@b.c> = 1000 BODY=y.ex8") }
+        #expect(throws: SMTPCommand.ParseError.self) { try SMTPCommand.parse("MAIL FROM:<a@b.c> =8BITMIME") }
     }
 }
 
