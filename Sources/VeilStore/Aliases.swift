@@ -141,10 +141,8 @@ extension Store {
                     SELECT id, user_id, email, custom_domain_id FROM aliases WHERE trashed_at IS NOT NULL AND trashed_at < ? LIMIT ?
                     """, arguments: [cutoff.unixSeconds, batch])
                 for row in rows {
-                    var deleted = DeletedAlias(email: row["email"], userId: row["user_id"], customDomainId: row["custom_domain_id"],
-                                               reason: "deleted", createdAt: Date())
-                    try deleted.insert(db, onConflict: .ignore)
-                    try db.execute(sql: "DELETE FROM aliases WHERE id = ?", arguments: [row["id"] as Int64])
+                    try Self.deleteForGood(id: row["id"], userId: row["user_id"], email: row["email"],
+                                           customDomainId: row["custom_domain_id"], now: Date(), db)
                 }
                 return rows.count
             }
@@ -161,12 +159,16 @@ extension Store {
             guard let alias = try Alias.filter(Column("id") == id && Column("user_id") == userId).fetchOne(db) else {
                 return false
             }
-            var deleted = DeletedAlias(email: alias.email, userId: userId, customDomainId: alias.customDomainId,
-                                       reason: "deleted", createdAt: now)
-            try deleted.insert(db, onConflict: .ignore)
-            try db.execute(sql: "DELETE FROM aliases WHERE id = ?", arguments: [id])
+            try Self.deleteForGood(id: id, userId: userId, email: alias.email, customDomainId: alias.customDomainId, now: now, db)
             return true
         }
+    }
+
+    /// The address joins the deleted list (if it is not there already), then the row goes.
+    static func deleteForGood(id: Int64, userId: Int64?, email: String, customDomainId: Int64?, now: Date, _ db: Database) throws {
+        var deleted = DeletedAlias(email: email, userId: userId, customDomainId: customDomainId, reason: "deleted", createdAt: now)
+        try deleted.insert(db, onConflict: .ignore)
+        try db.execute(sql: "DELETE FROM aliases WHERE id = ?", arguments: [id])
     }
 
     /// All mailboxes an alias forwards to, primary first.
