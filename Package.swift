@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         // Tests only: reads openapi.yaml to check the router and the responses against it.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
@@ -64,6 +65,7 @@ let package = Package(
                 .embedInCode("0004_dkim_keys.sql"),
                 .embedInCode("0005_log_retention_index.sql"),
                 .embedInCode("0006_mailbox_recovery.sql"),
+                .embedInCode("0007_web_sessions.sql"),
             ],
             swiftSettings: strictSettings
         ),
@@ -129,6 +131,21 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // What the two HTTP front ends (API and dashboard) share: configuration, rate limits,
+        // account mail, custom-domain checks, the threads that wait for the database writer.
+        .target(
+            name: "VeilServices",
+            dependencies: [
+                "VeilCore",
+                "VeilStore",
+                "VeilDNS",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The SimpleLogin-compatible REST API.
         .target(
             name: "VeilAPI",
@@ -136,6 +153,7 @@ let package = Package(
                 "VeilCore",
                 "VeilStore",
                 "VeilDNS",
+                "VeilServices",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -143,6 +161,36 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.embedInCode("Resources/openapi.yaml")],
+            swiftSettings: strictSettings
+        ),
+        // The dashboard: HTML pages and forms for people, sessions, CSRF; templates compiled in.
+        .target(
+            name: "VeilWeb",
+            dependencies: [
+                "VeilCore",
+                "VeilStore",
+                "VeilServices",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            resources: [
+                .embedInCode("Templates/layout.mustache"),
+                .embedInCode("Templates/message.mustache"),
+                .embedInCode("Templates/login.mustache"),
+                .embedInCode("Templates/mfa.mustache"),
+                .embedInCode("Templates/register.mustache"),
+                .embedInCode("Templates/activate.mustache"),
+                .embedInCode("Templates/aliases.mustache"),
+                .embedInCode("Templates/trash.mustache"),
+                .embedInCode("Templates/api_keys.mustache"),
+                .embedInCode("Templates/pricing.mustache"),
+                .embedInCode("Templates/setup_done.mustache"),
+                .embedInCode("Static/veil.css"),
+                .embedInCode("Static/veil.js"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -154,6 +202,8 @@ let package = Package(
                 "VeilMail",
                 "VeilMailHandler",
                 "VeilAPI",
+                "VeilServices",
+                "VeilWeb",
                 "VeilDNS",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -183,7 +233,7 @@ let package = Package(
         .testTarget(
             name: "VeilAPITests",
             dependencies: [
-                "VeilAPI", "VeilStore", "VeilCore", "VeilSMTP", "VeilDNS", "VeilTestSupport", "VeilMailHandler",
+                "VeilAPI", "VeilServices", "VeilStore", "VeilCore", "VeilSMTP", "VeilDNS", "VeilTestSupport", "VeilMailHandler",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -194,6 +244,14 @@ let package = Package(
             dependencies: [
                 "VeilMailHandler", "VeilStore", "VeilCore", "VeilMail", "VeilSMTP", "VeilTestSupport",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "VeilWebTests",
+            dependencies: [
+                "VeilWeb", "VeilServices", "VeilAPI", "VeilStore", "VeilCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings
         ),

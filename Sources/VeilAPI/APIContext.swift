@@ -2,12 +2,16 @@ import Foundation
 import Hummingbird
 import NIOCore
 import VeilCore
+import VeilServices
+import VeilStore
 
-/// Per-request state: Hummingbird's core plus the authenticated user, set by `Authenticator`.
-public struct APIContext: RequestContext {
+/// Per-request state: Hummingbird's core plus the authenticated user, set by `Authenticator`
+/// (from an API key, or from the dashboard's session for the calls that allow cookies).
+public struct APIContext: RequestContext, WebRequestContext {
     public var coreContext: CoreRequestContextStorage
     public var user: User?
     public var apiKey: ApiKey?
+    public var webSession: WebSession?
     /// The client address, for rate limits keyed by IP.
     public var remoteAddress: String?
 

@@ -3,11 +3,12 @@ import Foundation
 import Hummingbird
 import NIOPosix
 import VeilCore
+import VeilServices
 import VeilStore
 
 /// The signed-in user's account: info, keys, sudo, deletion, stats (spec/api.md §3).
 struct AccountRoutes {
-    let services: APIServices
+    let services: Services
     let publicURL: String
     var store: Store { services.store }
     static let sudoLifetime: TimeInterval = 300
@@ -16,7 +17,8 @@ struct AccountRoutes {
         group.get("user_info") { _, context in try userInfo(context) }
         group.writing(.patch, "user_info") { request, context in try await updateUserInfo(request, context) }
         group.writing(.post, "api_key") { request, context in try await createApiKey(request, context) }
-        group.get("logout") { _, _ in Response.json(["msg": "User is logged out"]) }
+        group.writing(.get, "logout") { _, context in try logout(context) }
+        group.writing(.get, "user/cookie_token") { _, context in try cookieToken(context) }
         group.writing(.patch, "sudo") { request, context in try await sudo(request, context) }
         group.writing(.delete, "user") { _, context in try deleteUser(context) }
         group.get("stats") { _, context in try stats(context) }
@@ -90,13 +92,31 @@ struct AccountRoutes {
         guard let until = context.apiKey?.sudoUntil, until > Date() else { throw APIError.needSudo }
     }
 
+    /// With a key, sudo first; with the dashboard's session (the extension's sign-in), the
+    /// session is the person at their browser and no sudo is asked, as in SimpleLogin.
     func createApiKey(_ request: Request, _ context: APIContext) async throws -> Response {
         var request = request
         let (_, userId) = try context.requireUser()
-        try requireSudo(context)
+        if context.webSession == nil { try requireSudo(context) }
         let body = try await request.requiredObject(context: context)
         let device = body["device"]?.string ?? "api"
         return .json(["api_key": .string(try store.createApiKey(userId: userId, name: device))], status: .created)
+    }
+
+    /// The key stays valid (as in SimpleLogin); a dashboard session used for the call ends, and
+    /// the session cookie is cleared.
+    func logout(_ context: APIContext) throws -> Response {
+        if let session = context.webSession { try store.deleteWebSession(id: session.id) }
+        var response = Response.json(["msg": "User is logged out"])
+        response.setCookie(Cookie(name: WebCookie.session, value: "", maxAge: 0, path: "/", httpOnly: true, sameSite: .lax))
+        return response
+    }
+
+    /// A one-use token the mobile apps turn into a dashboard session at `/auth/api_to_cookie`.
+    func cookieToken(_ context: APIContext) throws -> Response {
+        let (_, userId) = try context.requireUser()
+        guard services.rateLimiter.allow("cookie-token:\(userId)", limits: [(5, .seconds(60))]) else { throw APIError.rateLimited }
+        return .json(["token": .string(try store.createWebLoginToken(userId: userId))])
     }
 
     func sudo(_ request: Request, _ context: APIContext) async throws -> Response {

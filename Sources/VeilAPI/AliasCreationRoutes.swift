@@ -1,12 +1,13 @@
 import Foundation
 import Hummingbird
 import VeilCore
+import VeilServices
 import VeilStore
 
 /// `GET /api/v5|v4/alias/options`, `POST /api/v3|v2/alias/custom/new`, `POST /api/alias/random/new`
 /// (spec/api.md §4).
 struct AliasCreationRoutes {
-    let services: APIServices
+    let services: Services
     var store: Store { services.store }
 
     func register(on group: RouterGroup<APIContext>) {
@@ -17,41 +18,12 @@ struct AliasCreationRoutes {
         group.post("alias/random/new") { request, context in try await randomNew(request, context) }
     }
 
-    struct Suffix {
-        var suffix: String
-        var isCustom: Bool
-        var isPremium: Bool
-        var customDomainId: Int64?
-    }
-
-    /// The suffixes offered to a user, in SimpleLogin's order (§4.1).
-    func suffixes(for user: User, userId: Int64) throws -> [Suffix] {
-        var custom: [Suffix] = []
-        for domain in try store.verifiedCustomDomains(userId: userId) {
-            var entries: [Suffix] = []
-            if domain.randomPrefixGeneration {
-                let part = RandomAliasGenerator.suffixPart(user.randomAliasSuffix, customDomain: true)
-                entries.append(Suffix(suffix: "." + part + "@" + domain.domain, isCustom: true, isPremium: false, customDomainId: domain.id))
-            }
-            entries.append(Suffix(suffix: "@" + domain.domain, isCustom: true, isPremium: false, customDomainId: domain.id))
-            if domain.id == user.defaultCustomDomainId { custom.insert(contentsOf: entries, at: 0) } else { custom += entries }
-        }
-        var builtIn: [Suffix] = []
-        for domain in services.builtInDomains(for: user) {
-            let part = RandomAliasGenerator.suffixPart(user.randomAliasSuffix, customDomain: false)
-            let entry = Suffix(suffix: "." + part + "@" + domain, isCustom: false,
-                               isPremium: services.configuration.premiumAliasDomains.contains(domain), customDomainId: nil)
-            if domain == user.randomAliasDefaultDomain, user.defaultCustomDomainId == nil { builtIn.insert(entry, at: 0) } else { builtIn.append(entry) }
-        }
-        return custom + builtIn
-    }
-
     func options(_ request: Request, _ context: APIContext, legacy: Bool) throws -> Response {
         let (user, userId) = try context.requireUser()
         let hostname = request.query("hostname").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         let suggestion = hostname.isEmpty ? "" : AliasPrefix.suggestion(forHostname: hostname)
         let now = Date()
-        let offered = try suffixes(for: user, userId: userId)
+        let offered = try services.suffixes(for: user, userId: userId)
         var members: [(String, JSON)] = [
             ("can_create", .bool(try services.canCreateAlias(user, userId: userId))),
             ("prefix_suggestion", .string(suggestion)),
@@ -73,9 +45,7 @@ struct AliasCreationRoutes {
     }
 
     func limitCreation(_ context: APIContext, userId: Int64) async throws {
-        guard services.rateLimiter.allow("alias-create:\(userId)", limits: RateLimiter.aliasCreation) else {
-            throw APIError.rateLimited
-        }
+        guard services.allowAliasCreation(userId: userId) else { throw APIError.rateLimited }
     }
 
     func customNew(_ request: Request, _ context: APIContext, legacy: Bool) async throws -> Response {
@@ -102,54 +72,21 @@ struct AliasCreationRoutes {
             }
             (rawPrefix, signedSuffix) = (prefix, suffix)
         }
-        let prefix = AliasPrefix.normalize(rawPrefix)
-        guard AliasPrefix.isValid(prefix) else { throw APIError.badRequest("alias prefix invalid format or too long") }
-
-        var mailboxIds: [Int64]
+        let mailboxIds: [Int64]
         if legacy {
             guard let defaultMailbox = user.defaultMailboxId else { throw APIError.badRequest("Errors with Mailbox") }
             mailboxIds = [defaultMailbox]
         } else {
             mailboxIds = try parseMailboxIds(body["mailbox_ids"])
-            guard !mailboxIds.isEmpty else { throw APIError.badRequest("At least one mailbox must be selected") }
-            for id in mailboxIds where try store.verifiedMailbox(id: id, userId: userId) == nil {
-                throw APIError.badRequest("Errors with Mailbox")
-            }
         }
-
-        let suffix: String
-        do {
-            suffix = try services.suffixSigner.verify(signedSuffix, now: Date())
-        } catch .malformed {
-            throw APIError.badRequest("Tampered suffix")
-        } catch {
-            throw APIError(.preconditionFailed, "Alias creation time is expired, please retry")
-        }
-        guard let at = suffix.firstIndex(of: "@") else { throw APIError.badRequest("wrong alias prefix or suffix") }
-        let suffixDomain = String(suffix[suffix.index(after: at)...]).lowercased()
-        var customDomainId: Int64?
-        if services.builtInDomains(for: user).contains(suffixDomain) {
-            guard suffix.hasPrefix(".") else { throw APIError.badRequest("wrong alias prefix or suffix") }
-        } else if let custom = try store.verifiedCustomDomains(userId: userId).first(where: { $0.domain == suffixDomain }) {
-            customDomainId = custom.id
-        } else {
-            throw APIError.badRequest("wrong alias prefix or suffix")
-        }
-
-        let email = (prefix + suffix).lowercased()
-        if try store.isAddressTaken(email) { throw APIError(.conflict, "alias \(email) already exists") }
-        if email.contains("..") { throw APIError.badRequest("2 consecutive dot signs aren't allowed in an email address") }
-        guard EmailAddress.isValid(email) else {
-            throw APIError.badRequest(legacy ? "Email is not valid" : "Email alias is invalid")
-        }
-        let name = legacy ? nil : cleanName(body["name"]?.string)
         let view: AliasView
         do {
-            let note = body["note"]?.string
-            view = try await store.createAliasBatched(userId: userId, email: email, mailboxIds: mailboxIds,
-                                                       customDomainId: customDomainId, name: name, note: note)
-        } catch StoreError.conflict {
-            throw APIError(.conflict, "alias \(email) already exists")
+            view = try await services.createCustomAlias(
+                user: user, userId: userId, prefix: rawPrefix, signedSuffix: signedSuffix, mailboxIds: mailboxIds,
+                name: legacy ? nil : cleanName(body["name"]?.string), note: body["note"]?.string,
+                invalidEmailMessage: legacy ? "Email is not valid" : "Email alias is invalid")
+        } catch let refusal as AliasRefusal {
+            throw APIError(refusal.kind.status, refusal.message)
         }
         return try await created(view, user: user, userId: userId, hostname: request.query("hostname"))
     }
@@ -173,7 +110,7 @@ struct AliasCreationRoutes {
         // One-click alias named after the website, when the user wants it and it is free or already theirs.
         if let hostname, user.includeWebsiteInOneClickAlias {
             let prefix = AliasPrefix.suggestion(forHostname: hostname)
-            if AliasPrefix.isValid(prefix), let first = try suffixes(for: user, userId: userId).first {
+            if AliasPrefix.isValid(prefix), let first = try services.suffixes(for: user, userId: userId).first {
                 let candidate = (prefix + first.suffix).lowercased()
                 if let existing = try store.alias(email: candidate) {
                     if existing.userId == userId, existing.trashedAt == nil,
@@ -188,18 +125,8 @@ struct AliasCreationRoutes {
             }
         }
 
-        let (domain, customDomainId) = try services.defaultRandomDomain(for: user, userId: userId)
-        for _ in 0..<RandomAliasGenerator.maxAttempts {
-            // No separate "is it taken?" read: the insert checks inside its transaction and a
-            // taken address comes back as a conflict, which draws another one.
-            guard let email = RandomAliasGenerator.address(scheme, domain: domain, isTaken: { _ in false }) else { break }
-            do {
-                let view = try await store.createAliasBatched(userId: userId, email: email, mailboxIds: [mailboxId],
-                                                              customDomainId: customDomainId, note: note)
-                return try await created(view, user: user, userId: userId, hostname: hostname)
-            } catch StoreError.conflict {
-                continue
-            }
+        if let view = try await services.createRandomAlias(user: user, userId: userId, scheme: scheme, note: note) {
+            return try await created(view, user: user, userId: userId, hostname: hostname)
         }
         throw APIError(.serviceUnavailable, "Cannot generate a free alias, please retry")
     }
@@ -238,11 +165,4 @@ func cleanName(_ name: String?) -> String? {
     guard let name else { return nil }
     let cleaned = name.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\n", with: "")
     return cleaned.isEmpty ? nil : cleaned
-}
-
-/// Runs a blocking database write on `writeThreads`. `veil api` runs its tasks on the event
-/// loops; a loop waiting there for SQLite's single writer would stall every connection it serves,
-/// which gave alias creation a one-second p99 under load.
-func offloaded<T: Sendable>(_ write: @escaping @Sendable () throws -> T) async throws -> T {
-    try await writeThreads.run(write)
 }

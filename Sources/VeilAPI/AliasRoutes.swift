@@ -1,11 +1,12 @@
 import Foundation
 import Hummingbird
 import VeilCore
+import VeilServices
 import VeilStore
 
 /// Listing and managing aliases, their activities and contacts (spec/api.md §5).
 struct AliasRoutes {
-    let services: APIServices
+    let services: Services
     var store: Store { services.store }
 
     func register(on group: RouterGroup<APIContext>) {

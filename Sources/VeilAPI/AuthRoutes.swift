@@ -6,6 +6,7 @@ import FoundationNetworking
 import Hummingbird
 import NIOPosix
 import VeilCore
+import VeilServices
 import VeilStore
 
 /// Settings of account creation and sign-in.
@@ -32,11 +33,10 @@ public struct AuthConfiguration: Sendable {
 
 /// `/api/auth/*`: unauthenticated account endpoints (spec/api.md §3).
 struct AuthRoutes {
-    let services: APIServices
+    let services: Services
     let configuration: AuthConfiguration
     let notifier: AccountMailer
     var store: Store { services.store }
-    static let mfaKeyLifetime: TimeInterval = 900
 
     func register(on group: RouterGroup<APIContext>) {
         group.writing(.post, "login") { request, context in try await login(request, context) }
@@ -69,38 +69,7 @@ struct AuthRoutes {
         }
     }
 
-    func verifyPassword(_ password: String, hash: String?) async throws -> Bool {
-        let stored = hash ?? PasswordRule.decoyHash
-        let valid = try await NIOThreadPool.singleton.runIfActive { PasswordRule.verify(password, hash: stored) }
-        return valid && hash != nil
-    }
-
-    func findUser(_ rawEmail: String) throws -> User? {
-        let email = EmailAddress.sanitize(rawEmail)
-        if let user = try store.user(email: email) { return user }
-        let canonical = EmailAddress.canonical(email)
-        return canonical == email ? nil : try store.user(email: canonical)
-    }
-
     // MARK: Login and MFA
-
-    func mfaKey(userId: Int64, now: Date) throws -> String {
-        let payload = "\(userId).\(Int64(now.timeIntervalSince1970))"
-        let mac = HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: SymmetricKey(data: try store.secret(.mfaToken)))
-        return payload + "." + Base64URL.encode(Data(mac))
-    }
-
-    func userId(fromMFAKey key: String, now: Date) throws -> Int64? {
-        let parts = key.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let userId = Int64(parts[0]), let issued = Int64(parts[1]),
-              let signature = Base64URL.decode(parts[2]) else { return nil }
-        let payload = "\(parts[0]).\(parts[1])"
-        guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Data(payload.utf8),
-                                                     using: SymmetricKey(data: try store.secret(.mfaToken))),
-              now.timeIntervalSince1970 - TimeInterval(issued) <= Self.mfaKeyLifetime
-        else { return nil }
-        return userId
-    }
 
     func login(_ request: Request, _ context: APIContext) async throws -> Response {
         var request = request
@@ -108,8 +77,8 @@ struct AuthRoutes {
         let body = try await request.requiredObject(context: context)
         try await limitAccount("login", body["email"]?.string)
         let password = body["password"]?.string ?? ""
-        let user = try body["email"]?.string.flatMap(findUser)
-        guard try await verifyPassword(password, hash: user?.passwordHash), let user, let userId = user.id else {
+        let user = try body["email"]?.string.flatMap(services.findUser)
+        guard try await services.verifyPassword(password, hash: user?.passwordHash), let user, let userId = user.id else {
             throw APIError.badRequest("Email or password incorrect")
         }
         if user.disabled { throw APIError.badRequest("Account disabled") }
@@ -127,7 +96,7 @@ struct AuthRoutes {
     func loginAnswer(_ user: User, userId: Int64, mfaEnabled: Bool, device: String?) throws -> Response {
         if mfaEnabled {
             return .json(["name": .string(user.name ?? ""), "email": .string(user.email), "mfa_enabled": true,
-                          "mfa_key": .string(try mfaKey(userId: userId, now: Date())), "api_key": .null])
+                          "mfa_key": .string(try services.mfaKey(userId: userId, now: Date())), "api_key": .null])
         }
         return .json(["name": .string(user.name ?? ""), "email": .string(user.email), "mfa_enabled": false,
                       "mfa_key": .null, "api_key": .string(try store.loginKey(userId: userId, device: device ?? "api"))])
@@ -138,7 +107,7 @@ struct AuthRoutes {
         try await limit(context, "mfa", perMinute: 10)
         let body = try await request.requiredObject(context: context)
         let now = Date()
-        guard let key = body["mfa_key"]?.string, let userId = try userId(fromMFAKey: key, now: now),
+        guard let key = body["mfa_key"]?.string, let userId = try services.userId(fromMFAKey: key, now: now),
               let user = try store.user(id: userId)
         else { throw APIError.badRequest("Invalid mfa_key") }
         guard let secret = try store.mfaSecret(userId: userId), secret.enabled, let totp = TOTP(base32Secret: secret.base32Secret) else {
@@ -165,7 +134,7 @@ struct AuthRoutes {
         guard configuration.registrationOpen else { throw APIError.badRequest("registration is closed") }
         let typed = body["email"]?.string ?? ""
         let email = EmailAddress.canonical(typed)
-        if try !personalInboxAllowed(email) { throw APIError.badRequest("cannot use \(typed) as personal inbox") }
+        if try !services.personalInboxAllowed(email) { throw APIError.badRequest("cannot use \(typed) as personal inbox") }
         let password = body["password"]?.string ?? ""
         if password.count < PasswordRule.minLength { throw APIError.badRequest("password too short") }
         if password.count > PasswordRule.maxLength { throw APIError.badRequest("password too long") }
@@ -184,20 +153,12 @@ struct AuthRoutes {
         return .json(["msg": "User needs to confirm their account"])
     }
 
-    func personalInboxAllowed(_ email: String) throws -> Bool {
-        guard EmailAddress.isValid(email), let domain = EmailAddress.domain(of: email) else { return false }
-        let configuration = services.configuration
-        if configuration.aliasDomains.contains(domain) || domain == configuration.emailDomain { return false }
-        if try store.customDomain(named: domain) != nil { return false }
-        return try !store.isMailboxAddressUsed(email)
-    }
-
     func activate(_ request: Request, _ context: APIContext) async throws -> Response {
         var request = request
         try await limit(context, "activate", perMinute: 10)
         let body = try await request.requiredObject(context: context)
         try await limitAccount("activate", body["email"]?.string)
-        guard let user = try body["email"]?.string.flatMap(findUser), let userId = user.id, !user.activated else {
+        guard let user = try body["email"]?.string.flatMap(services.findUser), let userId = user.id, !user.activated else {
             throw APIError.badRequest("Wrong email or code")
         }
         let code = body["code"]?.string ?? body["code"]?.int.map(String.init) ?? ""
@@ -216,7 +177,7 @@ struct AuthRoutes {
         var request = request
         try await limit(context, "reactivate", perMinute: 10)
         let body = try await request.requiredObject(context: context)
-        guard let user = try body["email"]?.string.flatMap(findUser), let userId = user.id, !user.activated else {
+        guard let user = try body["email"]?.string.flatMap(services.findUser), let userId = user.id, !user.activated else {
             throw APIError.badRequest("Something went wrong")
         }
         if user.disabled { throw APIError.badRequest("User is disabled") }
@@ -230,7 +191,7 @@ struct AuthRoutes {
         guard let email = try await request.optionalObject(context: context)["email"]?.string else {
             throw APIError.badRequest("request body must contain email")
         }
-        if let user = try findUser(email), let userId = user.id, !user.disabled {
+        if let user = try services.findUser(email), let userId = user.id, !user.disabled {
             try await notifier.sendPasswordReset(userId: userId, to: user.email)
         }
         return .json(["ok": true])
@@ -246,10 +207,10 @@ struct AuthRoutes {
         guard let token = body[tokenField]?.string, !token.isEmpty,
               let email = try await emailVouched(by: endpoint, token: token).map(EmailAddress.sanitize)
         else { throw APIError.badRequest("Invalid \(tokenField)") }
-        var user = try findUser(email)
+        var user = try services.findUser(email)
         if user == nil {
             guard configuration.registrationOpen else { throw APIError.badRequest("registration is closed") }
-            guard try personalInboxAllowed(email) else { throw APIError.badRequest("cannot use \(email) as personal inbox") }
+            guard try services.personalInboxAllowed(email) else { throw APIError.badRequest("cannot use \(email) as personal inbox") }
             let created = try store.createUser(email: email, name: nil, passwordHash: nil, activated: true, isPremium: false,
                                                trialEnd: Date().addingTimeInterval(TimeInterval(configuration.trialDays) * 86_400))
             try? await notifier.sendWelcome(to: email)

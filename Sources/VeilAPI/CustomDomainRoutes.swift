@@ -2,12 +2,13 @@ import Foundation
 import Hummingbird
 import VeilCore
 import VeilDNS
+import VeilServices
 import VeilStore
 
 /// `/api/custom_domains`: SimpleLogin's list, update and trash (spec/api.md §7), plus Veil's add,
 /// DNS records, verification and delete, which SimpleLogin only offers in its dashboard.
 struct CustomDomainRoutes {
-    let services: APIServices
+    let services: Services
     var store: Store { services.store }
     var manager: CustomDomainManager { services.domains }
 

@@ -1,11 +1,12 @@
 import Foundation
 import Hummingbird
 import VeilCore
+import VeilServices
 import VeilStore
 
 /// The user's real mailboxes (spec/api.md §6).
 struct MailboxRoutes {
-    let services: APIServices
+    let services: Services
     let notifier: AccountMailer
     var store: Store { services.store }
 

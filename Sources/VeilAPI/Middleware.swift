@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import VeilCore
+import VeilServices
 import VeilStore
 
 /// Turns every error into `{"error": ...}` — including the router's own 404 and 405 — and logs
@@ -46,15 +47,34 @@ struct Authenticator: RouterMiddleware {
     let store: Store
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
-        guard let key = request.headers[.authentication], !key.isEmpty,
-              let (user, apiKey) = try store.authenticate(apiKey: key)
-        else { throw APIError(.unauthorized, "Wrong api key") }
+        var context = context
+        if let key = request.headers[.authentication], !key.isEmpty {
+            guard let (user, apiKey) = try store.authenticate(apiKey: key) else { throw APIError(.unauthorized, "Wrong api key") }
+            context.user = user
+            context.apiKey = apiKey
+        } else if let (user, session) = try cookieSession(request) {
+            context.user = user
+            context.webSession = session
+        } else {
+            throw APIError(.unauthorized, "Wrong api key")
+        }
+        guard let user = context.user else { throw APIError(.unauthorized, "Wrong api key") }
         if let deleteOn = user.deleteOn, deleteOn <= Date() { throw APIError(.unauthorized, "Account does not exist") }
         if user.disabled { throw APIError(.forbidden, "Disabled account") }
-        var context = context
-        context.user = user
-        context.apiKey = apiKey
         return try await next(request, context)
+    }
+
+    /// SimpleLogin's browser extension signs in with the dashboard's session: it calls with
+    /// `X-Sl-Allowcookies: true` and its cookies. A web page on another site cannot send that
+    /// header with cookies (the preflight does not allow it and no credentials are allowed), and
+    /// the cookie is `SameSite=Lax`, so the header is the proof the call is not a forged one.
+    func cookieSession(_ request: Request) throws -> (User, WebSession)? {
+        guard request.headers[.allowCookies]?.lowercased() == "true",
+              let token = request.cookies[WebCookie.session]?.value,
+              let session = try store.webSession(token: token),
+              let user = try store.user(id: session.userId)
+        else { return nil }
+        return (user, session)
     }
 }
 
@@ -64,6 +84,7 @@ extension HTTPField.Name {
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
     static let twilioSignature = HTTPField.Name("X-Twilio-Signature")!
     static let webhookSecret = HTTPField.Name("X-Veil-Webhook-Secret")!
+    static let allowCookies = HTTPField.Name("X-Sl-Allowcookies")!
 }
 
 /// Behind the reverse proxy on the same machine every peer is loopback: then the client is the

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import VeilCore
+import VeilServices
 import VeilStore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -9,7 +10,7 @@ import FoundationNetworking
 /// `POST /api/apple/process_payment` (spec/api.md §8): the App Store receipt is checked by the
 /// configured verification endpoint (Apple's `verifyReceipt`, or a local server in tests).
 struct PaymentRoutes {
-    let services: APIServices
+    let services: Services
     var store: Store { services.store }
 
     func register(on group: RouterGroup<APIContext>) {

@@ -4,11 +4,12 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import VeilCore
+import VeilServices
 import VeilStore
 
 /// Phone reservations (spec/api.md §8) and the SMS provider webhook that fills them.
 struct PhoneRoutes {
-    let services: APIServices
+    let services: Services
     let publicURL: String
     var store: Store { services.store }
 

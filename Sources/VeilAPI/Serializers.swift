@@ -1,5 +1,6 @@
 import Foundation
 import VeilCore
+import VeilServices
 import VeilStore
 
 /// The JSON shapes of spec/api.md §2.

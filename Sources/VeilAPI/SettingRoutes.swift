@@ -3,11 +3,12 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import VeilCore
+import VeilServices
 import VeilStore
 
 /// Notifications, settings, export and import (spec/api.md §8).
 struct SettingRoutes {
-    let services: APIServices
+    let services: Services
     var store: Store { services.store }
 
     func register(on group: RouterGroup<APIContext>) {

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import VeilCore
+import VeilServices
 import VeilStore
 
 /// Builds the HTTP application: SimpleLogin-compatible routes under `/api`, the two web pages the
@@ -15,8 +16,10 @@ public enum VeilAPIServer {
     public static let defaultIdleTimeout = TimeAmount.seconds(75)
 
     /// `metrics`: the Prometheus text of the process, served at `/metrics` when given.
-    public static func router(services: APIServices, auth: AuthConfiguration, mailer: any Mailer, publicURL: String,
-                              metrics: (@Sendable () -> [UInt8])? = nil) -> Router<APIContext> {
+    /// `pages`: more routes on the same router and context (the dashboard).
+    public static func router(services: Services, auth: AuthConfiguration, mailer: any Mailer, publicURL: String,
+                              metrics: (@Sendable () -> [UInt8])? = nil,
+                              pages: (@Sendable (Router<APIContext>) -> Void)? = nil) -> Router<APIContext> {
         let notifier = AccountMailer(store: services.store, mailer: mailer, publicURL: publicURL,
                                      emailDomain: services.configuration.emailDomain)
         let router = Router(context: APIContext.self)
@@ -54,15 +57,17 @@ public enum VeilAPIServer {
         phone.registerWebhook(on: router)
         PaymentRoutes(services: services).register(on: api)
         WebPages(services: services, notifier: notifier, passwordCost: auth.passwordCost).register(on: router)
+        pages?(router)
         return router
     }
 
-    public static func application(services: APIServices, auth: AuthConfiguration, mailer: any Mailer, publicURL: String,
+    public static func application(services: Services, auth: AuthConfiguration, mailer: any Mailer, publicURL: String,
                                    host: String, port: Int, logger: Logger,
                                    metrics: (@Sendable () -> [UInt8])? = nil,
+                                   pages: (@Sendable (Router<APIContext>) -> Void)? = nil,
                                    idleTimeout: TimeAmount = defaultIdleTimeout) -> some ApplicationProtocol {
         Application(
-            router: router(services: services, auth: auth, mailer: mailer, publicURL: publicURL, metrics: metrics),
+            router: router(services: services, auth: auth, mailer: mailer, publicURL: publicURL, metrics: metrics, pages: pages),
             server: .http1(configuration: .init(idleTimeout: idleTimeout)),
             configuration: .init(address: .hostname(host, port: port), serverName: "veil"),
             logger: logger)

@@ -2,11 +2,12 @@ import Foundation
 import Hummingbird
 import NIOPosix
 import VeilCore
+import VeilServices
 import VeilStore
 
 /// The two small pages that links in Veil's e-mails open: confirm a mailbox, set a new password.
 struct WebPages {
-    let services: APIServices
+    let services: Services
     let notifier: AccountMailer
     let passwordCost: UInt8
     var store: Store { services.store }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import VeilServices
 import VeilStore
 #if canImport(FoundationNetworking)
 import FoundationNetworking

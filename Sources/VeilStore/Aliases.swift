@@ -103,6 +103,15 @@ extension Store {
         }
     }
 
+    /// The user's trash, most recently trashed first.
+    public func trashedAliases(userId: Int64, page: Int, pageSize: Int = 20) throws -> [Alias] {
+        try pool.read { db in
+            try Alias.filter(Column("user_id") == userId && Column("trashed_at") != nil)
+                .order(Column("trashed_at").desc, Column("id").desc)
+                .limit(pageSize, offset: Store.offset(page: page, size: pageSize)).fetchAll(db)
+        }
+    }
+
     public enum RestoreResult: Sendable, Equatable {
         case restored
         case notFound

@@ -51,6 +51,8 @@ extension Store {
     public func setPassword(userId: Int64, hash: String) throws {
         try pool.write { db in
             try db.execute(sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [hash, userId])
+            // Whoever knew the old password may hold a session: a new password ends them all.
+            try db.execute(sql: "DELETE FROM web_sessions WHERE user_id = ?", arguments: [userId])
         }
     }
 

@@ -9,6 +9,8 @@ import VeilCore
 import VeilMailHandler
 import VeilSMTP
 import VeilStore
+import VeilWeb
+import VeilServices
 
 /// The API's mail goes to the outbound relay, or into the outbound queue while the relay is
 /// down (`DurableRelay`); the API's queue worker sends it later.
@@ -31,19 +33,22 @@ struct APIOptions: ParsableArguments {
 struct APIRuntime {
     let settings: Settings
     let store: Store
-    let services: APIServices
+    let services: Services
     let auth: AuthConfiguration
     let mailer: RelayMailer
     /// Sends what `mailer` queued (and, in `veil serve`, what the mail daemon queued).
     let queue: OutboundQueueWorker
     let host: String
     let port: Int
+    /// Named on the dashboard's plan page of a self-hosted instance.
+    let adminContact: String?
 
     init(global: GlobalOptions, options: APIOptions, relay relayOptions: RelayOptions,
          environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         settings = try global.settings(environment: environment)
         store = try openStore(settings, daemon: true)
         host = options.host ?? environment["VEIL_API_HOST"] ?? "127.0.0.1"
+        adminContact = environment["VEIL_ADMIN_EMAIL"].flatMap { $0.isEmpty ? nil : $0 }
         let portText = options.port.map(String.init) ?? environment["VEIL_API_PORT"] ?? "8080"
         guard let port = Int(portText), (0...65_535).contains(port) else { throw CLIError("invalid port: \(portText)") }
         self.port = port
@@ -59,7 +64,7 @@ struct APIRuntime {
         }
         configuration.appleSharedSecret = environment["VEIL_APPLE_SHARED_SECRET"]
         configuration.appleMacSharedSecret = environment["VEIL_APPLE_MAC_SHARED_SECRET"]
-        services = try APIServices(store: store, configuration: configuration, resolver: try settings.resolver())
+        services = try Services(store: store, configuration: configuration, resolver: try settings.resolver())
         let registrationOpen = !options.closedRegistration && (environment["VEIL_REGISTRATION"] ?? "open").lowercased() != "closed"
         auth = AuthConfiguration(
             registrationOpen: registrationOpen,
@@ -68,8 +73,15 @@ struct APIRuntime {
     }
 
     func application(logger: Logger) -> some ApplicationProtocol {
-        VeilAPIServer.application(services: services, auth: auth, mailer: mailer, publicURL: settings.url,
-                                  host: host, port: port, logger: logger, metrics: VeilMetrics.text)
+        let dashboard = Dashboard<APIContext>(
+            services: services,
+            mailer: AccountMailer(store: store, mailer: mailer, publicURL: settings.url, emailDomain: settings.emailDomain),
+            configuration: WebConfiguration(publicURL: settings.url, registrationOpen: auth.registrationOpen,
+                                            trialDays: auth.trialDays, passwordCost: auth.passwordCost,
+                                            adminContact: adminContact))
+        return VeilAPIServer.application(services: services, auth: auth, mailer: mailer, publicURL: settings.url,
+                                         host: host, port: port, logger: logger, metrics: VeilMetrics.text,
+                                         pages: { dashboard.register(on: $0) })
     }
 
     /// The HTTP server, the webhook deliverer and the API key use writer.

@@ -8,6 +8,7 @@ import VeilMail
 import VeilMailHandler
 import VeilSMTP
 import VeilStore
+import VeilServices
 
 /// `veil doctor`: checks a deployment and says what is wrong in plain words.
 struct Doctor: AsyncParsableCommand {

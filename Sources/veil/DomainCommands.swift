@@ -6,6 +6,7 @@ import VeilDNS
 import VeilMail
 import VeilMailHandler
 import VeilStore
+import VeilServices
 
 struct DomainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

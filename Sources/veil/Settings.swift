@@ -4,6 +4,7 @@ import Foundation
 import VeilAPI
 import VeilCore
 import VeilDNS
+import VeilServices
 
 /// Options every command shares. Each flag has an environment-variable twin (`--alias-domains` ↔
 /// `VEIL_ALIAS_DOMAINS`); a flag wins over the environment, the environment over the default.
@@ -96,8 +97,8 @@ struct CLIError: Error, CustomStringConvertible {
 
 extension Settings {
     /// The API configuration these settings describe.
-    func apiConfiguration(rateLimits: Bool = true) -> APIConfiguration {
-        APIConfiguration(aliasDomains: aliasDomains, emailDomain: emailDomain, quota: AliasQuota(freeLimit: maxAliasesFree),
+    func apiConfiguration(rateLimits: Bool = true) -> ServiceConfiguration {
+        ServiceConfiguration(aliasDomains: aliasDomains, emailDomain: emailDomain, quota: AliasQuota(freeLimit: maxAliasesFree),
                          rateLimitsEnabled: rateLimits, mxHosts: mxHosts)
     }
 

@@ -4,6 +4,7 @@ import Testing
 import VeilCore
 import VeilStore
 @testable import VeilAPI
+import VeilServices
 
 @Suite struct ConventionTests {
     @Test func wrongOrMissingKeyIs401WithExactBody() async throws {

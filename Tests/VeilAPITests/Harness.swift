@@ -10,28 +10,29 @@ import VeilSMTP
 import VeilTestSupport
 @testable import VeilAPI
 @testable import VeilStore
+import VeilServices
 
 /// A Veil API over a real temporary SQLite file, sending its mail through the real SMTP client to
 /// a real SMTP listener on loopback.
 struct Harness {
     let store: Store
-    let services: APIServices
+    let services: Services
     let sink: SMTPSink
     var auth: AuthConfiguration
     static let domain = "veil.test"
 
     init(freeLimit: Int = 5, rateLimits: Bool = false, registrationOpen: Bool = true,
          premiumDomains: Set<String> = [], disableContactsForFree: Bool = false, dnsResolver: String? = nil,
-         configure: (inout APIConfiguration) -> Void = { _ in }) async throws {
+         configure: (inout ServiceConfiguration) -> Void = { _ in }) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("veil-api-\(UUID().uuidString)/veil.sqlite").path
         store = try Store(path: path)
         try store.migrate()
-        var configuration = APIConfiguration(
+        var configuration = ServiceConfiguration(
             aliasDomains: [Self.domain, "premium.test"].filter { premiumDomains.contains($0) || $0 == Self.domain },
             premiumAliasDomains: premiumDomains, emailDomain: Self.domain, quota: AliasQuota(freeLimit: freeLimit),
             rateLimitsEnabled: rateLimits, disableCreateContactsForFree: disableContactsForFree, mxHosts: ["mx.veil.test"])
         configure(&configuration)
-        services = try APIServices(store: store, configuration: configuration,
+        services = try Services(store: store, configuration: configuration,
             resolver: try SystemResolver(address: dnsResolver ?? "127.0.0.1:9", timeoutSeconds: 1))
         sink = try await SMTPSink()
         auth = AuthConfiguration(registrationOpen: registrationOpen, trialDays: 7, passwordCost: 4)

@@ -5,6 +5,7 @@ import VeilCore
 import VeilStore
 import VeilTestSupport
 @testable import VeilAPI
+import VeilServices
 
 @Suite struct OpenAPITests {
     /// Every route the router serves is in the document, and every operation of the document is served.

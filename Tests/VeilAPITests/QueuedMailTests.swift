@@ -7,6 +7,7 @@ import VeilSMTP
 import VeilStore
 import VeilTestSupport
 @testable import VeilAPI
+import VeilServices
 
 /// The mail the API sends survives a relay that is down: it waits in the outbound queue.
 @Suite struct QueuedMailTests {

@@ -14,10 +14,10 @@ public struct CustomDomainManager: Sendable {
     }
 
     public let store: Store
-    public let configuration: APIConfiguration
+    public let configuration: ServiceConfiguration
     public let resolver: any DNSResolver
 
-    public init(store: Store, configuration: APIConfiguration, resolver: any DNSResolver) {
+    public init(store: Store, configuration: ServiceConfiguration, resolver: any DNSResolver) {
         self.store = store
         self.configuration = configuration
         self.resolver = resolver

@@ -5,7 +5,7 @@ import VeilDNS
 import VeilStore
 
 /// What the API is configured with.
-public struct APIConfiguration: Sendable {
+public struct ServiceConfiguration: Sendable {
     /// Built-in alias domains in the order clients are offered them.
     public var aliasDomains: [String]
     /// Built-in domains only premium users may use.
@@ -40,14 +40,14 @@ public struct APIConfiguration: Sendable {
 }
 
 /// Everything a route needs, shared by all requests.
-public struct APIServices: Sendable {
+public struct Services: Sendable {
     public let store: Store
-    public let configuration: APIConfiguration
+    public let configuration: ServiceConfiguration
     public let suffixSigner: SuffixSigner
     public let rateLimiter: RateLimiter
     public let domains: CustomDomainManager
 
-    public init(store: Store, configuration: APIConfiguration, resolver: any DNSResolver = SystemResolver()) throws {
+    public init(store: Store, configuration: ServiceConfiguration, resolver: any DNSResolver = SystemResolver()) throws {
         self.store = store
         self.configuration = configuration
         self.domains = CustomDomainManager(store: store, configuration: configuration, resolver: resolver)
@@ -56,13 +56,13 @@ public struct APIServices: Sendable {
     }
 
     /// Built-in domains this user may use, in configured order.
-    func builtInDomains(for user: User) -> [String] {
+    public func builtInDomains(for user: User) -> [String] {
         configuration.aliasDomains.filter { user.isPremium || !configuration.premiumAliasDomains.contains($0) }
     }
 
     /// The domain random aliases go to: the user's verified custom default, else their chosen
     /// built-in domain when usable, else the first built-in domain.
-    func defaultRandomDomain(for user: User, userId: Int64) throws -> (domain: String, customDomainId: Int64?) {
+    public func defaultRandomDomain(for user: User, userId: Int64) throws -> (domain: String, customDomainId: Int64?) {
         if let customId = user.defaultCustomDomainId,
            let custom = try store.verifiedCustomDomains(userId: userId).first(where: { $0.id == customId }) {
             return (custom.domain, custom.id)
@@ -74,12 +74,12 @@ public struct APIServices: Sendable {
 
     /// Counting is skipped for plans without a limit: a premium user with 100,000 aliases must
     /// not pay for a count on every creation.
-    func canCreateAlias(_ user: User, userId: Int64) throws -> Bool {
+    public func canCreateAlias(_ user: User, userId: Int64) throws -> Bool {
         let existing = configuration.quota.limit(for: user) == nil ? 0 : try store.aliasCount(userId: userId)
         return configuration.quota.canCreate(user: user, existingAliases: existing)
     }
 
-    func quotaMessage(_ user: User) -> String {
+    public func quotaMessage(_ user: User) -> String {
         let limit = configuration.quota.limit(for: user) ?? configuration.quota.freeLimit
         return "You have reached the limitation of a free account with the maximum of \(limit) aliases, please upgrade your plan to create more aliases"
     }
@@ -125,8 +125,8 @@ public final class RateLimiter: Sendable {
     }
 
     /// How many keys are remembered (for tests of the pruning).
-    var keyCount: Int { entries.withLock { $0.count } }
+    public var keyCount: Int { entries.withLock { $0.count } }
 
     /// SimpleLogin's alias-creation limit: 100/day, 50/hour, 5/minute per user.
-    static let aliasCreation: [(count: Int, window: Duration)] = [(5, .seconds(60)), (50, .seconds(3600)), (100, .seconds(86_400))]
+    public static let aliasCreation: [(count: Int, window: Duration)] = [(5, .seconds(60)), (50, .seconds(3600)), (100, .seconds(86_400))]
 }

@@ -3,17 +3,17 @@ import VeilCore
 import VeilStore
 
 /// Hands a finished message to the outbound relay. The `veil` binary wires the SMTP client in;
-/// the API knows nothing about SMTP.
+/// the API and the dashboard know nothing about SMTP.
 public protocol Mailer: Sendable {
     func send(from: String, to: [String], message: [UInt8]) async throws
 }
 
 /// Writes and sends the account e-mails: activation codes, verification and reset links, warnings.
 public struct AccountMailer: Sendable {
-    let store: Store
-    let mailer: any Mailer
-    let publicURL: String
-    let sender: String
+    public let store: Store
+    public let mailer: any Mailer
+    public let publicURL: String
+    public let sender: String
 
     public init(store: Store, mailer: any Mailer, publicURL: String, emailDomain: String) {
         self.store = store
@@ -23,7 +23,7 @@ public struct AccountMailer: Sendable {
     }
 
     /// A plain-text RFC 5322 message with CRLF line ends.
-    func compose(to: String, subject: String, text: String) -> [UInt8] {
+    public func compose(to: String, subject: String, text: String) -> [UInt8] {
         let date = Date()
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -46,7 +46,7 @@ public struct AccountMailer: Sendable {
         return Array((headers.joined(separator: "\r\n") + "\r\n\r\n" + body + "\r\n").utf8)
     }
 
-    func send(to: String, subject: String, text: String) async throws {
+    public func send(to: String, subject: String, text: String) async throws {
         try await mailer.send(from: sender, to: [to], message: compose(to: to, subject: subject, text: text))
     }
 

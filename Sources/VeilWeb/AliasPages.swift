@@ -1,0 +1,178 @@
+import Foundation
+import Hummingbird
+import VeilCore
+import VeilServices
+import VeilStore
+
+/// `/dashboard/`: the aliases with search, filter and pages; creating, toggling, pinning,
+/// deleting to the trash and restoring from it.
+extension Dashboard {
+    func registerAliasPages(on web: RouterGroup<Context>) {
+        web.get("dashboard/") { request, context in try aliasList(request, context, customError: nil, customPrefix: "") }
+        web.writing(.post, "dashboard/aliases/random") { request, context in try await createRandom(request, context) }
+        web.writing(.post, "dashboard/aliases/custom") { request, context in try await createCustom(request, context) }
+        web.writing(.post, "dashboard/aliases/:id/toggle") { request, context in try await toggle(request, context) }
+        web.writing(.post, "dashboard/aliases/:id/pin") { request, context in try await pin(request, context) }
+        web.writing(.post, "dashboard/aliases/:id/delete") { request, context in try await trash(request, context) }
+        web.get("dashboard/trash") { request, context in try trashList(request, context) }
+        web.writing(.post, "dashboard/aliases/:id/restore") { request, context in try await restore(request, context) }
+    }
+
+    static var filters: [(value: String, label: String, filter: AliasFilter)] {
+        [("all", "All aliases", .all), ("enabled", "Enabled", .enabled), ("disabled", "Disabled", .disabled), ("pinned", "Pinned", .pinned)]
+    }
+
+    func aliasList(_ request: Request, _ context: Context, customError: String?, customPrefix: String) throws -> Response {
+        let (user, userId, _) = try requireUser(request, context)
+        let query = request.uri.queryParameters.get("query").map { String($0.prefix(200)) } ?? ""
+        let filterName = request.uri.queryParameters.get("filter") ?? "all"
+        let filter = Self.filters.first { $0.value == filterName }?.filter ?? .all
+        let pageNumber = min(max(Int(request.uri.queryParameters.get("page") ?? "") ?? 0, 0), 100_000)
+        let views = try store.aliasPage(userId: userId, page: pageNumber, filter: filter, query: query.isEmpty ? nil : query)
+        let now = Date()
+        let aliases: [[String: Any]] = views.map { view in
+            var row: [String: Any] = [
+                "id": view.alias.id ?? 0, "email": view.alias.email, "enabled": view.alias.enabled, "pinned": view.alias.pinned,
+                "mailboxes": view.mailboxes.map(\.email).joined(separator: ", "),
+                "nbForward": view.alias.nbForward, "nbReply": view.alias.nbReply, "nbBlock": view.alias.nbBlock,
+            ]
+            if let note = view.alias.note, !note.isEmpty { row["note"] = note }
+            if let activity = view.latestActivity {
+                row["latest"] = "\(activity.action.rawValue) " + Templates.ago(activity.createdAt, now: now)
+            }
+            return row
+        }
+        func link(page: Int) -> String {
+            var parts = ["page=\(page)"]
+            if !query.isEmpty { parts.append("query=" + (query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")) }
+            if filter != .all { parts.append("filter=" + filterName) }
+            return "/dashboard/?" + parts.joined(separator: "&")
+        }
+        let mailboxes = try store.mailboxes(userId: userId).filter(\.verified)
+        let signedAt = Date()
+        var data: [String: Any] = [
+            "aliases": aliases,
+            "filters": Self.filters.map { ["value": $0.value, "label": $0.label, "selected": $0.filter == filter] as [String: Any] },
+            "suffixes": try services.suffixes(for: user, userId: userId).map {
+                ["suffix": $0.suffix, "signed": services.suffixSigner.sign($0.suffix, at: signedAt)]
+            },
+            "mailboxes": mailboxes.map { ["id": $0.id ?? 0, "email": $0.email, "isDefault": $0.id == user.defaultMailboxId] as [String: Any] },
+            "customPrefix": customPrefix, "customOpen": customError != nil,
+        ]
+        // An empty string would count as true in a section: only a real query is set.
+        if !query.isEmpty { data["query"] = query }
+        if let customError { data["customError"] = customError }
+        if pageNumber > 0 { data["previous"] = link(page: pageNumber - 1) }
+        if views.count == Store.pageSize { data["next"] = link(page: pageNumber + 1) }
+        return page("aliases", title: "Aliases", data, request: request, context: context, status: customError == nil ? .ok : .badRequest)
+    }
+
+    /// The signed-in user's alias with this path id, not trashed; another user's id is a 404.
+    func ownedAlias(_ request: Request, _ context: Context, userId: Int64) throws -> Alias {
+        guard let text = context.parameters.get("id"), let id = Int64(text),
+              let alias = try store.alias(id: id, userId: userId), alias.trashedAt == nil
+        else { throw WebFailure(status: .notFound, message: "There is no such alias in your account.") }
+        return alias
+    }
+
+    func creationAllowed(_ user: User, _ userId: Int64) throws {
+        guard services.allowAliasCreation(userId: userId) else {
+            throw WebFailure(status: .tooManyRequests, message: "You are creating aliases too fast. Wait a minute and try again.")
+        }
+        guard try services.canCreateAlias(user, userId: userId) else {
+            throw WebFailure(status: .forbidden, message: services.quotaMessage(user))
+        }
+    }
+
+    func createRandom(_ request: Request, _ context: Context) async throws -> Response {
+        let form = try await form(request, context)
+        let (user, userId, _) = try requireUser(request, context)
+        try creationAllowed(user, userId)
+        let scheme = form["mode"].flatMap(AliasGenerator.init(rawValue:)) ?? user.aliasGenerator
+        guard try await services.createRandomAlias(user: user, userId: userId, scheme: scheme, note: form.text("note")) != nil else {
+            throw WebFailure(status: .serviceUnavailable, message: "Cannot generate a free alias, please retry.")
+        }
+        return redirect("/dashboard/", notice: .aliasCreated)
+    }
+
+    func createCustom(_ request: Request, _ context: Context) async throws -> Response {
+        let form = try await form(request, context)
+        let (user, userId, _) = try requireUser(request, context)
+        try creationAllowed(user, userId)
+        let prefix = form.text("prefix") ?? ""
+        do {
+            _ = try await services.createCustomAlias(
+                user: user, userId: userId, prefix: prefix, signedSuffix: form["signed_suffix"] ?? "",
+                mailboxIds: form.all("mailbox_id").compactMap { Int64($0) },
+                name: form.text("name").map { $0.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\n", with: "") },
+                note: form.text("note"))
+        } catch let refusal as AliasRefusal {
+            return try aliasList(request, context, customError: refusal.message, customPrefix: prefix)
+        }
+        return redirect("/dashboard/", notice: .aliasCreated)
+    }
+
+    /// The toggle answers JSON to the page's script (no reload) and a redirect to a plain form.
+    func toggle(_ request: Request, _ context: Context) async throws -> Response {
+        _ = try await form(request, context)
+        let (_, userId, _) = try requireUser(request, context)
+        let alias = try ownedAlias(request, context, userId: userId)
+        guard let id = alias.id, let updated = try store.updateAlias(id: id, userId: userId, { $0.enabled.toggle() }) else {
+            throw WebFailure(status: .notFound, message: "There is no such alias in your account.")
+        }
+        if request.headers[.accept]?.contains("application/json") == true {
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: updated.enabled ? #"{"enabled":true}"# : #"{"enabled":false}"#)))
+        }
+        return redirect(backToList(request), notice: .aliasUpdated)
+    }
+
+    func pin(_ request: Request, _ context: Context) async throws -> Response {
+        _ = try await form(request, context)
+        let (_, userId, _) = try requireUser(request, context)
+        let alias = try ownedAlias(request, context, userId: userId)
+        _ = try store.updateAlias(id: alias.id ?? 0, userId: userId) { $0.pinned.toggle() }
+        return redirect(backToList(request), notice: .aliasUpdated)
+    }
+
+    func trash(_ request: Request, _ context: Context) async throws -> Response {
+        _ = try await form(request, context)
+        let (_, userId, _) = try requireUser(request, context)
+        let alias = try ownedAlias(request, context, userId: userId)
+        try store.trashAlias(id: alias.id ?? 0, userId: userId)
+        return redirect("/dashboard/", notice: .aliasTrashed)
+    }
+
+    func trashList(_ request: Request, _ context: Context) throws -> Response {
+        let (_, userId, _) = try requireUser(request, context)
+        let pageNumber = min(max(Int(request.uri.queryParameters.get("page") ?? "") ?? 0, 0), 100_000)
+        let trashed = try store.trashedAliases(userId: userId, page: pageNumber)
+        let now = Date()
+        var data: [String: Any] = ["aliases": trashed.map {
+            ["id": $0.id ?? 0, "email": $0.email, "trashedAt": $0.trashedAt.map { Templates.ago($0, now: now) } ?? ""] as [String: Any]
+        }]
+        if pageNumber > 0 { data["previous"] = "/dashboard/trash?page=\(pageNumber - 1)" }
+        if trashed.count == Store.pageSize { data["next"] = "/dashboard/trash?page=\(pageNumber + 1)" }
+        return page("trash", title: "Trash", data, request: request, context: context)
+    }
+
+    func restore(_ request: Request, _ context: Context) async throws -> Response {
+        _ = try await form(request, context)
+        let (user, userId, _) = try requireUser(request, context)
+        guard let text = context.parameters.get("id"), let id = Int64(text) else {
+            throw WebFailure(status: .notFound, message: "There is no such alias in your account.")
+        }
+        let quota = services.configuration.quota
+        switch try store.restoreAlias(id: id, userId: userId, canHave: { quota.canCreate(user: user, existingAliases: $0) }) {
+        case .restored: return redirect("/dashboard/", notice: .aliasRestored)
+        case .notFound, .notInTrash: throw WebFailure(status: .notFound, message: "There is no such alias in your trash.")
+        case .overQuota: throw WebFailure(status: .forbidden, message: services.quotaMessage(user))
+        }
+    }
+
+    /// Back to the list the form was on (same filter and page), from the Referer when it is ours.
+    func backToList(_ request: Request) -> String {
+        guard let referer = request.headers[.referer], let url = URL(string: referer), url.path == "/dashboard/" else { return "/dashboard/" }
+        return "/dashboard/" + (url.query.map { "?" + $0 } ?? "")
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Mustache
+import VeilCore
+import VeilServices
+import VeilStore
+
+/// Settings of the dashboard.
+public struct WebConfiguration: Sendable {
+    /// Where the dashboard is reached; `https://` makes cookies `Secure`.
+    public var publicURL: String
+    public var registrationOpen: Bool
+    /// Accounts created on the register page get a trial of this length.
+    public var trialDays: Int
+    public var passwordCost: UInt8
+    /// Shown on the pricing page of a self-hosted instance.
+    public var adminContact: String?
+
+    public init(publicURL: String, registrationOpen: Bool = true, trialDays: Int = 7,
+                passwordCost: UInt8 = PasswordRule.defaultCost, adminContact: String? = nil) {
+        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        self.registrationOpen = registrationOpen
+        self.trialDays = trialDays
+        self.passwordCost = passwordCost
+        self.adminContact = adminContact
+    }
+
+    var secureCookies: Bool { publicURL.lowercased().hasPrefix("https://") }
+}
+
+/// The web dashboard: server-rendered pages and plain forms (POST → redirect → GET) on the same
+/// router as the API. Every page is scoped to the session's user.
+public struct Dashboard<Context: WebRequestContext>: Sendable {
+    let services: Services
+    let mailer: AccountMailer
+    let configuration: WebConfiguration
+    let templates: Templates
+    var store: Store { services.store }
+
+    public init(services: Services, mailer: AccountMailer, configuration: WebConfiguration) {
+        self.services = services
+        self.mailer = mailer
+        self.configuration = configuration
+        self.templates = Templates.shared
+    }
+
+    public func register(on router: Router<Context>) {
+        let web = router.group().add(middleware: WebMiddleware<Context>(store: store, secureCookies: configuration.secureCookies))
+        web.get("static/veil.css") { _, _ in Templates.asset(PackageResources.veil_css, type: "text/css; charset=utf-8") }
+        web.get("static/veil.js") { _, _ in Templates.asset(PackageResources.veil_js, type: "text/javascript; charset=utf-8") }
+        registerAuthPages(on: web)
+        registerAliasPages(on: web)
+        registerAccountPages(on: web)
+    }
+
+    // MARK: Helpers every page uses
+
+    /// The signed-in user, or a redirect to the login page that comes back here afterwards.
+    func requireUser(_ request: Request, _ context: Context) throws -> (user: User, id: Int64, session: WebSession) {
+        guard let user = context.user, let id = user.id, let session = context.webSession else {
+            throw WebRedirect.login(next: request.uri.path)
+        }
+        return (user, id, session)
+    }
+
+    /// A page in the layout. `csrf` is the token this page's forms carry.
+    func page(_ template: String, title: String, _ data: [String: Any], request: Request, context: Context,
+              status: HTTPResponse.Status = .ok) -> Response {
+        var data = data
+        let csrf = context.webSession?.csrfToken ?? request.cookies[WebCookie.csrf]?.value.nonEmptyCSRF ?? WebSecurity.newCSRFToken()
+        data["csrf"] = csrf
+        data["title"] = title
+        if let user = context.user, context.webSession != nil {
+            data["account"] = ["email": user.email, "name": user.name ?? "", "isPremium": user.isPremium]
+        }
+        if let notice = request.uri.queryParameters.get("notice").flatMap(Notice.init(rawValue:)) {
+            data["notice"] = notice.text
+        }
+        var response = templates.render(template, data, status: status)
+        if context.webSession == nil, request.cookies[WebCookie.csrf]?.value.nonEmptyCSRF == nil {
+            response.setCookie(Cookie(name: WebCookie.csrf, value: csrf, path: "/", secure: configuration.secureCookies,
+                                      httpOnly: true, sameSite: .lax))
+        }
+        return response
+    }
+
+    /// The submitted form, once its CSRF token matches the session's (or, before login, the
+    /// double-submit cookie's). Anything else is refused before a handler sees a field.
+    func form(_ request: Request, _ context: Context, limit: Int = 64 * 1024) async throws -> Form {
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: limit)
+        } catch {
+            throw WebFailure(status: .contentTooLarge, message: "The form is too large.")
+        }
+        let form = Form(urlEncoded: String(buffer: body))
+        let expected = context.webSession?.csrfToken ?? request.cookies[WebCookie.csrf]?.value.nonEmptyCSRF
+        guard let expected, let given = form["csrf_token"],
+              constantTimeEquals(Array(expected.utf8), Array(given.utf8))
+        else {
+            throw WebFailure(status: .forbidden, message: "This form has expired. Go back, reload the page and send it again.")
+        }
+        return form
+    }
+
+    /// 303 to `path` with a fixed notice (never text from the request).
+    func redirect(_ path: String, notice: Notice? = nil) -> Response {
+        var location = path
+        if let notice { location += (path.contains("?") ? "&" : "?") + "notice=" + notice.rawValue }
+        return Response(status: .seeOther, headers: [.location: location])
+    }
+
+    /// An internal path to return to after login; anything else (another site, `//host`) is the dashboard.
+    static func safeNext(_ next: String?) -> String {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), next.count < 500 else { return "/dashboard/" }
+        return next
+    }
+}
+
+/// The messages a redirect may show, by code.
+enum Notice: String {
+    case aliasCreated = "alias-created", aliasUpdated = "alias-updated", aliasTrashed = "alias-trashed"
+    case aliasRestored = "alias-restored", keyRevoked = "key-revoked", activated, loggedOut = "logged-out"
+    case passwordChanged = "password-changed", sessionsEnded = "sessions-ended"
+
+    var text: String {
+        switch self {
+        case .aliasCreated: return "Alias created."
+        case .aliasUpdated: return "Alias updated."
+        case .aliasTrashed: return "Alias moved to the trash. You can restore it there for 30 days."
+        case .aliasRestored: return "Alias restored."
+        case .keyRevoked: return "API key revoked."
+        case .activated: return "Your account is active. Log in to start."
+        case .loggedOut: return "You are logged out."
+        case .passwordChanged: return "Password changed. Log in with the new one."
+        case .sessionsEnded: return "Every other session has been logged out."
+        }
+    }
+}
+
+extension String {
+    /// A CSRF cookie value as we issue them; anything else is ignored.
+    var nonEmptyCSRF: String? {
+        count == 32 && allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } ? self : nil
+    }
+}

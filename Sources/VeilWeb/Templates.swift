@@ -1,0 +1,62 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Mustache
+import VeilCore
+
+/// The page templates, compiled into the binary (`Templates/*.mustache`). Mustache escapes every
+/// `{{value}}` for HTML; only the layout's `{{{content}}}` — a page already rendered — is not.
+struct Templates: Sendable {
+    let library: MustacheLibrary
+
+    static let shared = Templates()
+
+    static let sources: [String: [UInt8]] = [
+        "layout": PackageResources.layout_mustache,
+        "message": PackageResources.message_mustache,
+        "login": PackageResources.login_mustache,
+        "mfa": PackageResources.mfa_mustache,
+        "register": PackageResources.register_mustache,
+        "activate": PackageResources.activate_mustache,
+        "aliases": PackageResources.aliases_mustache,
+        "trash": PackageResources.trash_mustache,
+        "api_keys": PackageResources.api_keys_mustache,
+        "pricing": PackageResources.pricing_mustache,
+        "setup_done": PackageResources.setup_done_mustache,
+    ]
+
+    init() {
+        var library = MustacheLibrary()
+        for (name, bytes) in Self.sources {
+            // The templates ship with the binary and are parsed by a test: a failure here is a
+            // build defect, not input.
+            do {
+                try library.register(String(decoding: bytes, as: UTF8.self), named: name)
+            } catch {
+                preconditionFailure("template \(name) does not parse: \(error)")
+            }
+        }
+        self.library = library
+    }
+
+    /// A page inside the layout.
+    func render(_ name: String, _ data: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        var data = data
+        data["content"] = library.render(data, withTemplate: name) ?? ""
+        let html = library.render(data, withTemplate: "layout") ?? ""
+        return Response(status: status, headers: [.contentType: "text/html; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    static func asset(_ bytes: [UInt8], type: String) -> Response {
+        Response(status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=3600"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+extension Templates {
+    /// "2 minutes ago", as the API's notifications say it.
+    static func ago(_ date: Date, now: Date = Date()) -> String {
+        RelativeTime.ago(seconds: Int64(now.timeIntervalSince(date)))
+    }
+}
