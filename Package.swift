@@ -252,6 +252,7 @@ let package = Package(
             dependencies: [
                 "VeilWeb", "VeilServices", "VeilAPI", "VeilStore", "VeilCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
             swiftSettings: strictSettings
         ),

@@ -5,6 +5,7 @@ import VeilCore
 import VeilStore
 import VeilTestSupport
 @testable import VeilAPI
+import VeilServices
 
 @Suite struct AliasOptionsTests {
     @Test func v4OptionsWithoutHostname() async throws {

@@ -9,6 +9,7 @@ import VeilCore
 import VeilStore
 import VeilTestSupport
 @testable import VeilAPI
+import VeilServices
 
 /// A webhook receiver on loopback that fails its first `failures` calls.
 final class WebhookReceiver: Sendable {
