@@ -14,7 +14,9 @@ import VeilTestSupport
         let harness = try await Harness()
         let user = try harness.user()
         let aliasId = try #require(try harness.alias(user, "waiting@veil.test").id)
-        let lock = try await WriteLockHolder(path: harness.store.path)
+        // The safety timer is long: on two busy cores the whole suite's start can take seconds,
+        // and a timer that fired first would make a read that never waited look like one that did.
+        let lock = try await WriteLockHolder(path: harness.store.path, releaseAfter: 60)
         let writers = ProcessInfo.processInfo.activeProcessorCount + 2
         try await harness.test { client in
             try await withThrowingTaskGroup(of: Int.self) { group in
