@@ -51,6 +51,8 @@ let package = Package(
         ),
         // glibc's stub resolver (res_nquery, ns_parserr, dn_expand) behind one C function.
         .target(name: "CVeilResolv", linkerSettings: [.linkedLibrary("resolv")]),
+        // libqrencode (Debian libqrencode-dev) behind one C function, for the MFA set-up page.
+        .target(name: "CVeilQR", linkerSettings: [.linkedLibrary("qrencode")]),
         // DNS lookups (MX, TXT, CNAME) for custom-domain verification and `veil doctor`.
         .target(name: "VeilDNS", dependencies: ["CVeilResolv", "VeilCore"], swiftSettings: strictSettings),
         // The numbered SQL migrations, compiled into the binary.
@@ -170,6 +172,7 @@ let package = Package(
                 "VeilCore",
                 "VeilStore",
                 "VeilServices",
+                "CVeilQR",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -185,6 +188,11 @@ let package = Package(
                 .embedInCode("Templates/activate.mustache"),
                 .embedInCode("Templates/aliases.mustache"),
                 .embedInCode("Templates/trash.mustache"),
+                .embedInCode("Templates/alias.mustache"),
+                .embedInCode("Templates/settings.mustache"),
+                .embedInCode("Templates/sudo.mustache"),
+                .embedInCode("Templates/mfa_setup.mustache"),
+                .embedInCode("Templates/recovery_codes.mustache"),
                 .embedInCode("Templates/api_keys.mustache"),
                 .embedInCode("Templates/pricing.mustache"),
                 .embedInCode("Templates/setup_done.mustache"),

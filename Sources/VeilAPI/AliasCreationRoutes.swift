@@ -159,10 +159,3 @@ func parseMailboxIds(_ value: JSON?) throws -> [Int64] {
         throw APIError.badRequest("Errors with Mailbox")
     }
 }
-
-/// Names lose their line breaks; empty means none.
-func cleanName(_ name: String?) -> String? {
-    guard let name else { return nil }
-    let cleaned = name.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\n", with: "")
-    return cleaned.isEmpty ? nil : cleaned
-}

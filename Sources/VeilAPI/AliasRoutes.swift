@@ -180,17 +180,14 @@ struct AliasRoutes {
         var request = request
         let body = try await request.requiredObject(context: context)
         let (alias, user, _) = try ownedAlias(context)
-        if services.configuration.disableCreateContactsForFree, user.cannotCreateContacts, !user.isPremium {
-            throw APIError(.forbidden, "Please upgrade to premium to create reverse-alias")
+        let contact: Contact, existed: Bool
+        do {
+            try services.checkContactCreationAllowed(user)
+            guard let raw = body["contact"]?.string else { throw APIError.badRequest("request body does not follow the required format") }
+            (contact, existed) = try services.createContact(alias: alias, user: user, raw: raw)
+        } catch let refusal as ContactRefusal {
+            throw APIError(refusal.status, refusal.message)
         }
-        guard let raw = body["contact"]?.string else { throw APIError.badRequest("request body does not follow the required format") }
-        if raw.trimmingCharacters(in: .whitespaces).isEmpty { throw APIError.badRequest("Empty address is not a valid email address") }
-        guard let parsed = NamedAddress.parse(raw), EmailAddress.isValid(parsed.address),
-              try store.contact(reverseAlias: parsed.address) == nil
-        else { throw APIError.badRequest("\(raw) is not a valid email address") }
-        let (contact, existed) = try store.findOrCreateContact(
-            alias: alias, websiteEmail: parsed.address, name: parsed.name,
-            reverseAliasDomain: services.configuration.emailDomain, includeSender: user.includeSenderInReverseAlias)
         return .json(Serialize.contact(contact, format: user.senderFormat, existed: existed), status: existed ? .ok : .created)
     }
 

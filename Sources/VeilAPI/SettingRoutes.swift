@@ -73,55 +73,31 @@ struct SettingRoutes {
         var request = request
         let (user, userId) = try context.requireUser()
         let body = try await request.optionalObject(context: context)
-        var notification: Bool?
+        var change = SettingChange()
         if let value = body["notification"] {
             guard let flag = value.bool else { throw APIError.badRequest("notification must be a boolean") }
-            notification = flag
+            change.notification = flag
         }
-        var generator: AliasGenerator?
         if let value = body["alias_generator"] {
             guard let parsed = value.string.flatMap(AliasGenerator.init(rawValue:)) else { throw APIError.badRequest("Invalid alias_generator") }
-            generator = parsed
+            change.aliasGenerator = parsed
         }
-        var senderFormat: SenderFormat?
         if let value = body["sender_format"] {
             guard let parsed = value.string.flatMap(SenderFormat.init(rawValue:)) else { throw APIError.badRequest("Invalid sender_format") }
-            senderFormat = parsed
+            change.senderFormat = parsed
         }
-        var suffix: RandomAliasSuffix?
         if let value = body["random_alias_suffix"] {
             guard let parsed = value.string.flatMap(RandomAliasSuffix.init(rawValue:)) else { throw APIError.badRequest("Invalid random_alias_suffix") }
-            suffix = parsed
+            change.randomAliasSuffix = parsed
         }
-        enum DomainChoice { case builtIn(String), custom(Int64) }
-        var domainChoice: DomainChoice?
-        if let value = body["random_alias_default_domain"] {
-            let name = value.string.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-            if services.configuration.aliasDomains.contains(name) {
-                guard services.builtInDomains(for: user).contains(name) else { throw APIError.badRequest("You cannot use this domain") }
-                domainChoice = .builtIn(name)
-            } else if let custom = try store.verifiedCustomDomains(userId: userId).first(where: { $0.domain == name }), let id = custom.id {
-                domainChoice = .custom(id)
-            } else {
-                throw APIError.badRequest("invalid domain")
-            }
+        if let value = body["random_alias_default_domain"] { change.randomAliasDefaultDomain = value.string ?? "" }
+        let updated: User
+        do {
+            updated = try services.applySettings(change, user: user, userId: userId)
+        } catch let refusal as SettingRefusal {
+            throw APIError.badRequest(refusal.message)
         }
-        let updated = try store.updateUser(id: userId) { stored in
-            if let notification { stored.notification = notification }
-            if let generator { stored.aliasGenerator = generator }
-            if let senderFormat { stored.senderFormat = senderFormat }
-            if let suffix { stored.randomAliasSuffix = suffix }
-            switch domainChoice {
-            case .builtIn(let name):
-                stored.randomAliasDefaultDomain = name
-                stored.defaultCustomDomainId = nil
-            case .custom(let id):
-                stored.defaultCustomDomainId = id
-                stored.randomAliasDefaultDomain = nil
-            case nil: break
-            }
-        }
-        return .json(try settingObject(updated ?? user, userId: userId))
+        return .json(try settingObject(updated, userId: userId))
     }
 
     func domains(_ context: APIContext, legacy: Bool) throws -> Response {

@@ -83,3 +83,25 @@ public struct AliasQuota: Sendable, Equatable {
         return existingAliases + 1 <= limit
     }
 }
+
+/// MFA recovery codes: ten random characters shown as `xxxxx-xxxxx`, each usable once; only the
+/// SHA-256 of the normalised code is stored.
+public enum RecoveryCode {
+    static let alphabet = Array("abcdefghjkmnpqrstuvwxyz23456789")
+
+    public static func generate() -> String {
+        let raw = SecureRandom.string(length: 10, alphabet: alphabet)
+        return String(raw.prefix(5)) + "-" + String(raw.suffix(5))
+    }
+
+    /// Lower case, without spaces and dashes; nil unless ten characters of the alphabet remain.
+    public static func normalize(_ code: String) -> String? {
+        let kept = code.lowercased().filter { $0 != "-" && $0 != " " }
+        guard kept.count == 10, kept.allSatisfy({ alphabet.contains($0) }) else { return nil }
+        return String(kept.prefix(5)) + "-" + String(kept.suffix(5))
+    }
+
+    public static func hash(_ code: String) -> String {
+        TextFormat.hex(SHA256.hash(data: Data(code.utf8)))
+    }
+}

@@ -98,3 +98,10 @@ extension Services {
         }
     }
 }
+
+/// Names lose their line breaks; empty means none.
+public func cleanName(_ name: String?) -> String? {
+    guard let name else { return nil }
+    let cleaned = name.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\n", with: "")
+    return cleaned.isEmpty ? nil : cleaned
+}

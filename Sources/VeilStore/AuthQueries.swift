@@ -48,11 +48,12 @@ extension Store {
         }
     }
 
-    public func setPassword(userId: Int64, hash: String) throws {
+    /// Whoever knew the old password may hold a session: a new password ends them all, except
+    /// `keepingSession` (the one the owner changed it from).
+    public func setPassword(userId: Int64, hash: String, keepingSession: Int64? = nil) throws {
         try pool.write { db in
             try db.execute(sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [hash, userId])
-            // Whoever knew the old password may hold a session: a new password ends them all.
-            try db.execute(sql: "DELETE FROM web_sessions WHERE user_id = ?", arguments: [userId])
+            try db.execute(sql: "DELETE FROM web_sessions WHERE user_id = ? AND id IS NOT ?", arguments: [userId, keepingSession])
         }
     }
 
@@ -78,6 +79,59 @@ extension Store {
         try pool.read { db in
             try Int.fetchAll(db, sql: "SELECT tries_left FROM one_time_codes WHERE user_id = ? AND purpose = ? AND status = 'pending'",
                              arguments: [userId, purpose.rawValue])
+        }
+    }
+}
+
+// MARK: Setting up and removing MFA, recovery codes
+
+extension Store {
+    /// Keeps a secret the user has been shown but not yet confirmed with a code. An enabled
+    /// set-up is never replaced this way.
+    public func setPendingMFA(userId: Int64, base32Secret: String, now: Date = Date()) throws {
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO mfa_secrets (user_id, totp_secret, enabled, created_at) VALUES (?, ?, 0, ?)
+                ON CONFLICT (user_id) DO UPDATE SET totp_secret = excluded.totp_secret, created_at = excluded.created_at
+                WHERE mfa_secrets.enabled = 0
+                """, arguments: [userId, base32Secret, now.unixSeconds])
+        }
+    }
+
+    /// Turns MFA off: the secret and every recovery code go.
+    public func disableMFA(userId: Int64) throws {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM mfa_secrets WHERE user_id = ?", arguments: [userId])
+            try db.execute(sql: "DELETE FROM recovery_codes WHERE user_id = ?", arguments: [userId])
+        }
+    }
+
+    /// Replaces the user's recovery codes with `count` new ones, returned once; only their hashes are kept.
+    public func newRecoveryCodes(userId: Int64, count: Int = 8, now: Date = Date()) throws -> [String] {
+        let codes = (0..<count).map { _ in RecoveryCode.generate() }
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM recovery_codes WHERE user_id = ?", arguments: [userId])
+            for code in codes {
+                try db.execute(sql: "INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES (?, ?, ?)",
+                               arguments: [userId, RecoveryCode.hash(code), now.unixSeconds])
+            }
+        }
+        return codes
+    }
+
+    /// Spends an unused recovery code of the user; false for a wrong or used one.
+    public func useRecoveryCode(userId: Int64, code: String, now: Date = Date()) throws -> Bool {
+        guard let normalized = RecoveryCode.normalize(code) else { return false }
+        return try pool.write { db in
+            try db.execute(sql: "UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL",
+                           arguments: [now.unixSeconds, userId, RecoveryCode.hash(normalized)])
+            return db.changesCount == 1
+        }
+    }
+
+    public func unusedRecoveryCodeCount(userId: Int64) throws -> Int {
+        try pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL", arguments: [userId]) ?? 0
         }
     }
 }

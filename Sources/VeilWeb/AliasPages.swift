@@ -104,7 +104,7 @@ extension Dashboard {
             _ = try await services.createCustomAlias(
                 user: user, userId: userId, prefix: prefix, signedSuffix: form["signed_suffix"] ?? "",
                 mailboxIds: form.all("mailbox_id").compactMap { Int64($0) },
-                name: form.text("name").map { $0.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\n", with: "") },
+                name: cleanName(form.text("name")),
                 note: form.text("note"))
         } catch let refusal as AliasRefusal {
             return try aliasList(request, context, customError: refusal.message, customPrefix: prefix)

@@ -82,8 +82,14 @@ extension Dashboard {
               let user = try store.user(id: userId), !user.disabled,
               let secret = try store.mfaSecret(userId: userId), secret.enabled, let totp = TOTP(base32Secret: secret.base32Secret)
         else { return loginPage(request, context, email: "", error: "The login took too long. Log in again.", next: next) }
-        let code = (form["code"] ?? "").filter { !$0.isWhitespace }
-        guard let step = totp.matchingCounter(code, at: now), try store.acceptTOTPStep(userId: userId, step: step) else {
+        let code = String((form["code"] ?? "").filter { !$0.isWhitespace }.prefix(32))
+        let accepted: Bool
+        if code.allSatisfy(\.isNumber) {
+            accepted = try totp.matchingCounter(code, at: now).map { try store.acceptTOTPStep(userId: userId, step: $0) } ?? false
+        } else {
+            accepted = try store.useRecoveryCode(userId: userId, code: code, now: now)
+        }
+        guard accepted else {
             try? await mailer.sendFailedTOTPWarning(to: user.email)
             return page("mfa", title: "Two-factor code", ["mfaKey": key, "next": next, "error": "Wrong code. Try the current one."],
                         request: request, context: context, status: .badRequest)

@@ -51,6 +51,8 @@ public struct Dashboard<Context: WebRequestContext>: Sendable {
         web.get("static/veil.js") { _, _ in Templates.asset(PackageResources.veil_js, type: "text/javascript; charset=utf-8") }
         registerAuthPages(on: web)
         registerAliasPages(on: web)
+        registerAliasDetailPages(on: web)
+        registerSettingsPages(on: web)
         registerAccountPages(on: web)
     }
 
@@ -107,8 +109,10 @@ public struct Dashboard<Context: WebRequestContext>: Sendable {
 
     /// 303 to `path` with a fixed notice (never text from the request).
     func redirect(_ path: String, notice: Notice? = nil) -> Response {
-        var location = path
-        if let notice { location += (path.contains("?") ? "&" : "?") + "notice=" + notice.rawValue }
+        let parts = path.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
+        var location = String(parts[0])
+        if let notice { location += (location.contains("?") ? "&" : "?") + "notice=" + notice.rawValue }
+        if parts.count == 2 { location += "#" + parts[1] }
         return Response(status: .seeOther, headers: [.location: location])
     }
 
@@ -124,6 +128,9 @@ enum Notice: String {
     case aliasCreated = "alias-created", aliasUpdated = "alias-updated", aliasTrashed = "alias-trashed"
     case aliasRestored = "alias-restored", keyRevoked = "key-revoked", activated, loggedOut = "logged-out"
     case passwordChanged = "password-changed", sessionsEnded = "sessions-ended"
+    case contactCreated = "contact-created", contactExisted = "contact-existed", contactBlocked = "contact-blocked"
+    case contactUnblocked = "contact-unblocked", contactDeleted = "contact-deleted"
+    case settingsSaved = "settings-saved", passwordUpdated = "password-updated", mfaDisabled = "mfa-disabled"
 
     var text: String {
         switch self {
@@ -136,6 +143,14 @@ enum Notice: String {
         case .loggedOut: return "You are logged out."
         case .passwordChanged: return "Password changed. Log in with the new one."
         case .sessionsEnded: return "Every other session has been logged out."
+        case .contactCreated: return "Contact created. Write to its reverse-alias to answer from your alias."
+        case .contactExisted: return "This contact already exists."
+        case .contactBlocked: return "Contact blocked: its mail to this alias is no longer forwarded."
+        case .contactUnblocked: return "Contact unblocked."
+        case .contactDeleted: return "Contact deleted."
+        case .settingsSaved: return "Settings saved."
+        case .passwordUpdated: return "Password changed. Your other sessions have been logged out."
+        case .mfaDisabled: return "Two-factor login is off."
         }
     }
 }

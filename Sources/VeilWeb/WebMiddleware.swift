@@ -20,8 +20,12 @@ struct WebRedirect: Error {
     var location: String
 
     static func login(next: String) -> WebRedirect {
-        let encoded = next.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-_."))) ?? "/dashboard/"
-        return WebRedirect(location: "/auth/login?next=" + encoded)
+        WebRedirect(location: "/auth/login?next=" + encoded(next))
+    }
+
+    /// A path as a query value.
+    static func encoded(_ path: String) -> String {
+        path.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-_."))) ?? "/dashboard/"
     }
 }
 
