@@ -23,15 +23,17 @@ public enum VeilAPIServer {
         let notifier = AccountMailer(store: services.store, mailer: mailer, publicURL: publicURL,
                                      emailDomain: services.configuration.emailDomain)
         let router = Router(context: APIContext.self)
-        router.add(middleware: JSONErrorMiddleware())
-        router.add(middleware: ClientAddressMiddleware())
-        // Requests by route and status, and their latency (hb_requests, http_server_request_duration).
-        router.add(middleware: MetricsMiddleware())
+        // Outermost, so that it sees errors already turned into responses: it would wrap a thrown
+        // error in a type of its own that the JSON error middleware cannot read.
         router.add(middleware: CORSMiddleware(
             allowOrigin: .all,
             allowHeaders: [.authentication, .contentType],
             allowMethods: [.get, .post, .put, .patch, .delete, .options],
             maxAge: .seconds(86_400)))
+        router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: ClientAddressMiddleware())
+        // Requests by route and status, and their latency (hb_requests, http_server_request_duration).
+        router.add(middleware: MetricsMiddleware())
         router.get("health") { _, _ in Response.json(["status": "ok"]) }
         if let metrics {
             router.get("metrics") { _, _ in

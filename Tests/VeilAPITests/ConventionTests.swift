@@ -57,6 +57,26 @@ import VeilServices
         }
     }
 
+    /// Browser extensions send `Origin` on every call: their errors keep their status and JSON
+    /// body (they were once answered 503, the CORS layer hiding the error from the JSON one).
+    @Test func errorsOfCrossOriginCallsKeepTheirStatusAndBody() async throws {
+        let harness = try await Harness()
+        let user = try harness.user()
+        try await harness.test { (client: Client) async throws in
+            let origin: HTTPFields = [.origin: "moz-extension://abc"]
+            let unauthorized = try await client.call(.get, "/api/user_info", key: "wrong", headers: origin)
+            #expect(unauthorized.status == .unauthorized)
+            #expect(unauthorized["error"] == "Wrong api key")
+            #expect(unauthorized.headers[.accessControlAllowOrigin] == "*")
+            let missing = try await client.call(.get, "/api/aliases/999999", key: user.key, headers: origin)
+            #expect(missing.status == .badRequest)
+            #expect(missing["error"] != nil)
+            let unknown = try await client.call(.get, "/api/nothing", key: user.key, headers: origin)
+            #expect(unknown.status == .notFound && unknown["error"] == "Not found")
+            #expect(unknown.headers[.accessControlAllowOrigin] == "*")
+        }
+    }
+
     @Test func badBodiesAre4xxNever500() async throws {
         let harness = try await Harness()
         let user = try harness.user(premium: true)
