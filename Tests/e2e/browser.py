@@ -119,6 +119,7 @@ def main():
         def shoot(name):
             for label, width, height in (("desktop", 1280, 900), ("phone", 390, 844)):
                 driver.set_window_size(width, height)
+                driver.execute_script("window.scrollTo(0, 0)")
                 height_needed = driver.execute_script("return document.documentElement.scrollHeight")
                 driver.set_window_size(width, min(max(height, height_needed), 3000))
                 driver.save_screenshot(os.path.join(SHOTS, f"{name}-{label}.png"))
