@@ -190,6 +190,7 @@ let package = Package(
                 .embedInCode("Templates/trash.mustache"),
                 .embedInCode("Templates/alias.mustache"),
                 .embedInCode("Templates/settings.mustache"),
+                .embedInCode("Templates/mailboxes.mustache"),
                 .embedInCode("Templates/sudo.mustache"),
                 .embedInCode("Templates/mfa_setup.mustache"),
                 .embedInCode("Templates/recovery_codes.mustache"),

@@ -53,6 +53,7 @@ public struct Dashboard<Context: WebRequestContext>: Sendable {
         registerAliasPages(on: web)
         registerAliasDetailPages(on: web)
         registerSettingsPages(on: web)
+        registerMailboxPages(on: web)
         registerAccountPages(on: web)
     }
 
@@ -131,6 +132,8 @@ enum Notice: String {
     case contactCreated = "contact-created", contactExisted = "contact-existed", contactBlocked = "contact-blocked"
     case contactUnblocked = "contact-unblocked", contactDeleted = "contact-deleted"
     case settingsSaved = "settings-saved", passwordUpdated = "password-updated", mfaDisabled = "mfa-disabled"
+    case mailboxAdded = "mailbox-added", verificationSent = "verification-sent", mailboxUpdated = "mailbox-updated"
+    case mailboxEnabled = "mailbox-enabled", mailboxDeleted = "mailbox-deleted"
 
     var text: String {
         switch self {
@@ -151,6 +154,11 @@ enum Notice: String {
         case .settingsSaved: return "Settings saved."
         case .passwordUpdated: return "Password changed. Your other sessions have been logged out."
         case .mfaDisabled: return "Two-factor login is off."
+        case .mailboxAdded: return "Mailbox added. Open the link in the mail we sent to it to verify it."
+        case .verificationSent: return "Verification mail sent."
+        case .mailboxUpdated: return "Default mailbox changed."
+        case .mailboxEnabled: return "Mailbox turned back on: it receives mail again."
+        case .mailboxDeleted: return "Mailbox deleted."
         }
     }
 }

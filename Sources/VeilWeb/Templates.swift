@@ -22,6 +22,7 @@ struct Templates: Sendable {
         "trash": PackageResources.trash_mustache,
         "alias": PackageResources.alias_mustache,
         "settings": PackageResources.settings_mustache,
+        "mailboxes": PackageResources.mailboxes_mustache,
         "sudo": PackageResources.sudo_mustache,
         "mfa_setup": PackageResources.mfa_setup_mustache,
         "recovery_codes": PackageResources.recovery_codes_mustache,
