@@ -54,6 +54,12 @@ public struct Dashboard<Context: WebRequestContext>: Sendable {
         registerAliasDetailPages(on: web)
         registerSettingsPages(on: web)
         registerMailboxPages(on: web)
+        // Anything else under the dashboard's paths is a page that does not exist, shown as one.
+        for prefix in ["dashboard", "auth", "onboarding"] {
+            web.on("\(prefix)/**", method: .get) { _, _ -> Response in
+                throw WebFailure(status: .notFound, message: "There is no such page.")
+            }
+        }
         registerAccountPages(on: web)
     }
 

@@ -183,3 +183,21 @@ import VeilStore
 
 /// The API's context, named for the generic helpers' static tests.
 typealias APIContextForTests = APIContext
+
+@Suite struct UnknownPageTests {
+    @Test func unknownDashboardPathsAreHTML404sAndAPIPathsStayJSON() async throws {
+        let harness = try WebHarness()
+        try await harness.test { browser in
+            for path in ["/dashboard/nothing", "/dashboard/aliases/1/nothing", "/auth/nothing", "/onboarding/x"] {
+                let page = try await browser.get(path)
+                #expect(page.status == .notFound, "\(path)")
+                #expect(page.headers[.contentType] == "text/html; charset=utf-8", "\(path)")
+                #expect(page.html.contains("There is no such page."), "\(path)")
+            }
+            let api = try await browser.get("/api/nothing")
+            #expect(api.status == .notFound && api.html.contains(#""error""#) && api.html.contains("Not found"), "\(api.html)")
+            // The real pages still win over the catch-all.
+            #expect(try await browser.get("/auth/login").status == .ok)
+        }
+    }
+}
