@@ -14,6 +14,7 @@ public enum SchemaMigrations {
         Migration(name: "0005_log_retention_index", sql: text(PackageResources._005_log_retention_index_sql)),
         Migration(name: "0006_mailbox_recovery", sql: text(PackageResources._006_mailbox_recovery_sql)),
         Migration(name: "0007_web_sessions", sql: text(PackageResources._007_web_sessions_sql)),
+        Migration(name: "0008_admins", sql: text(PackageResources._008_admins_sql)),
     ]
 
     private static func text(_ bytes: [UInt8]) -> String {

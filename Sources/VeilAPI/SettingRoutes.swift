@@ -115,12 +115,12 @@ struct SettingRoutes {
 
     func exportData(_ context: APIContext) throws -> Response {
         let (user, userId) = try context.requireUser()
-        let aliases = try store.exportedAliases(userId: userId)
+        let export = try services.accountExport(user: user, userId: userId)
         return .json([
-            "email": .string(user.email),
-            "name": .optional(user.name),
-            "aliases": .array(aliases.map { ["email": .string($0.email), "enabled": .bool($0.enabled)] }),
-            "custom_domains": .array(try store.customDomainNames(userId: userId).map(JSON.string)),
+            "email": .string(export.email),
+            "name": .optional(export.name),
+            "aliases": .array(export.aliases.map { ["email": .string($0.email), "enabled": .bool($0.enabled)] }),
+            "custom_domains": .array(export.customDomains.map(JSON.string)),
             "apps": [],
         ])
     }

@@ -27,6 +27,8 @@ public struct User: Sendable, Equatable, Codable {
     public var includeSenderInReverseAlias: Bool = false
     public var blockBehaviour: BlockBehaviour = .return2xx
     public var includeWebsiteInOneClickAlias: Bool = true
+    /// Sees the dashboard's admin pages.
+    public var isAdmin: Bool = false
     public var createdAt: Date
 
     public init(email: String, name: String?, passwordHash: String?, activated: Bool, isPremium: Bool,

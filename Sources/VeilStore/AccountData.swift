@@ -11,6 +11,13 @@ public struct ExportedAlias: Sendable, Equatable {
     public var mailboxes: [String]
 }
 
+/// A message that was not delivered, as the dashboard lists it.
+public struct RefusedMail: Sendable, Equatable {
+    public var log: EmailLog
+    public var aliasEmail: String
+    public var sender: String?
+}
+
 extension Store {
     // MARK: Notifications
 
@@ -29,6 +36,25 @@ extension Store {
         try pool.write { db in
             try db.execute(sql: "UPDATE notifications SET read = 1 WHERE id = ? AND user_id = ?", arguments: [id, userId])
             return db.changesCount == 1
+        }
+    }
+
+    // MARK: Refused mail
+
+    /// Mail for the user's aliases that was not delivered — blocked, bounced by a mailbox, spam —
+    /// newest first, with the alias and the sender.
+    public func refusedMail(userId: Int64, page: Int, pageSize: Int = 20) throws -> (items: [RefusedMail], more: Bool) {
+        try pool.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT l.*, a.email AS alias_email, c.website_email AS contact_email
+                FROM email_logs l JOIN aliases a ON a.id = l.alias_id LEFT JOIN contacts c ON c.id = l.contact_id
+                WHERE l.user_id = ? AND l.is_reply = 0 AND (l.blocked = 1 OR l.bounced = 1 OR l.is_spam = 1)
+                ORDER BY l.created_at DESC, l.id DESC LIMIT ? OFFSET ?
+                """, arguments: [userId, pageSize + 1, Store.offset(page: page, size: pageSize)])
+            let items = try rows.prefix(pageSize).map { row in
+                RefusedMail(log: try EmailLog(row: row), aliasEmail: row["alias_email"], sender: row["contact_email"])
+            }
+            return (items, rows.count > pageSize)
         }
     }
 

@@ -254,7 +254,7 @@ extension User {
                           "old_free_limit", "cannot_create_contacts", "fido_enabled", "delete_on", "default_mailbox_id",
                           "default_custom_domain_id", "alias_generator", "notification", "random_alias_default_domain",
                           "sender_format", "random_alias_suffix", "include_sender_in_reverse_alias", "block_behaviour",
-                          "include_website_in_one_click_alias", "created_at"]
+                          "include_website_in_one_click_alias", "is_admin", "created_at"]
     static let selectById = "SELECT \(columns.joined(separator: ", ")) FROM users WHERE id = ?"
 
     public init(row: Row) throws {
@@ -279,6 +279,7 @@ extension User {
         let includeSenderInReverseAlias = read.bool("include_sender_in_reverse_alias")
         let blockBehaviour: BlockBehaviour = try read.setting("block_behaviour")
         let includeWebsiteInOneClickAlias = read.bool("include_website_in_one_click_alias")
+        let isAdmin = read.bool("is_admin")
         self.init(email: email, name: name, passwordHash: passwordHash, activated: activated, isPremium: isPremium,
                   trialEnd: trialEnd, createdAt: read.requiredDate("created_at"))
         self.id = id
@@ -297,6 +298,7 @@ extension User {
         self.includeSenderInReverseAlias = includeSenderInReverseAlias
         self.blockBehaviour = blockBehaviour
         self.includeWebsiteInOneClickAlias = includeWebsiteInOneClickAlias
+        self.isAdmin = isAdmin
     }
 }
 

@@ -54,8 +54,12 @@ public struct Dashboard<Context: WebRequestContext>: Sendable {
         registerAliasDetailPages(on: web)
         registerSettingsPages(on: web)
         registerMailboxPages(on: web)
+        registerDomainPages(on: web)
+        registerNotificationPages(on: web)
+        registerDataPages(on: web)
+        registerAdminPages(on: web)
         // Anything else under the dashboard's paths is a page that does not exist, shown as one.
-        for prefix in ["dashboard", "auth", "onboarding"] {
+        for prefix in ["dashboard", "auth", "onboarding", "admin"] {
             web.on("\(prefix)/**", method: .get) { _, _ -> Response in
                 throw WebFailure(status: .notFound, message: "There is no such page.")
             }
@@ -81,7 +85,7 @@ public struct Dashboard<Context: WebRequestContext>: Sendable {
         data["csrf"] = csrf
         data["title"] = title
         if let user = context.user, context.webSession != nil {
-            data["account"] = ["email": user.email, "name": user.name ?? "", "isPremium": user.isPremium]
+            data["account"] = ["email": user.email, "name": user.name ?? "", "isPremium": user.isPremium, "isAdmin": user.isAdmin]
         }
         if let notice = request.uri.queryParameters.get("notice").flatMap(Notice.init(rawValue:)) {
             data["notice"] = notice.text
@@ -140,6 +144,8 @@ enum Notice: String {
     case settingsSaved = "settings-saved", passwordUpdated = "password-updated", mfaDisabled = "mfa-disabled"
     case mailboxAdded = "mailbox-added", verificationSent = "verification-sent", mailboxUpdated = "mailbox-updated"
     case mailboxEnabled = "mailbox-enabled", mailboxDeleted = "mailbox-deleted"
+    case domainAdded = "domain-added", domainUpdated = "domain-updated", domainDeleted = "domain-deleted"
+    case accountDeleted = "account-deleted", userUpdated = "user-updated", userDeleted = "user-deleted"
 
     var text: String {
         switch self {
@@ -165,6 +171,12 @@ enum Notice: String {
         case .mailboxUpdated: return "Default mailbox changed."
         case .mailboxEnabled: return "Mailbox turned back on: it receives mail again."
         case .mailboxDeleted: return "Mailbox deleted."
+        case .domainAdded: return "Domain added. Publish the records below, then check them."
+        case .domainUpdated: return "Domain settings saved."
+        case .domainDeleted: return "Domain deleted."
+        case .accountDeleted: return "Your account is being deleted. Thank you for having used Veil."
+        case .userUpdated: return "User updated."
+        case .userDeleted: return "The account is being deleted."
         }
     }
 }

@@ -130,7 +130,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var relay: RelayOptions
     @OptionGroup var smtp: SMTPOptions
     @OptionGroup var retention: RetentionOptions
-    @Option(name: .customLong("admin-email"), help: "Create this user (premium) on first start and print its API key once. Env: VEIL_ADMIN_EMAIL")
+    @Option(name: .customLong("admin-email"), help: "Create this user (premium, admin) on first start and print its API key once. Env: VEIL_ADMIN_EMAIL")
     var adminEmail: String?
 
     func run() async throws {
@@ -149,6 +149,7 @@ struct Serve: AsyncParsableCommand {
                     FileHandle.standardOutput.write(Data("admin user \(email) created; API key: \(key)\n".utf8))
                 }
             }
+            _ = try runtime.store.setAdmin(email: email, true)
         }
         logger.info("veil serving", metadata: ["api": "http://\(runtime.host):\(runtime.port)",
                                                "smtp": "\(mail.host):\(mail.port)", "database": "\(runtime.settings.database)"])

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import VeilAPI
+import VeilServices
 import VeilCore
 import VeilStore
 

@@ -20,6 +20,7 @@ struct UserCommand: ParsableCommand {
         var password: String?
         @Option(help: "Display name.") var name: String?
         @Flag(help: "Paid plan: no alias quota.") var premium = false
+        @Flag(help: "Sees the dashboard's admin pages (/admin/).") var admin = false
 
         func run() throws {
             let email = EmailAddress.sanitize(self.email)
@@ -37,6 +38,7 @@ struct UserCommand: ParsableCommand {
                 email: email, name: name, passwordHash: password.map { PasswordRule.hash($0) },
                 activated: true, isPremium: premium)
             guard let userId = user.id else { throw CLIError("user was not created") }
+            if admin { _ = try store.setAdmin(email: email, true) }
             print(try store.createApiKey(userId: userId, name: "veil user create"))
         }
     }

@@ -7,6 +7,7 @@ import Synchronization
 import Testing
 import VeilAPI
 import VeilCore
+import VeilDNS
 import VeilServices
 import VeilStore
 @testable import VeilWeb
@@ -19,13 +20,15 @@ struct WebHarness {
     let outbox = Outbox()
     static let domain = "veil.test"
 
-    init(freeLimit: Int = 5, rateLimits: Bool = false, registrationOpen: Bool = true) throws {
+    init(freeLimit: Int = 5, rateLimits: Bool = false, registrationOpen: Bool = true, dnsResolver: String? = nil) throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("veil-web-\(UUID().uuidString)/veil.sqlite").path
         store = try Store(path: path)
         try store.migrate()
+        // Nothing answers on port 9: without a test DNS server, lookups fail fast.
         services = try Services(store: store, configuration: ServiceConfiguration(
             aliasDomains: [Self.domain], emailDomain: Self.domain, quota: AliasQuota(freeLimit: freeLimit),
-            rateLimitsEnabled: rateLimits))
+            rateLimitsEnabled: rateLimits, mxHosts: ["mx.veil.test"]),
+            resolver: try SystemResolver(address: dnsResolver ?? "127.0.0.1:9", timeoutSeconds: 1))
         self.registrationOpen = registrationOpen
     }
 

@@ -1,6 +1,5 @@
 import Foundation
 import VeilCore
-import VeilServices
 import VeilStore
 
 /// Creates aliases from a CSV in the export format (`alias,note,enabled,mailboxes`): only on the
