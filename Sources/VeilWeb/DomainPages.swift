@@ -65,6 +65,7 @@ extension Dashboard {
                 var row: [String: Any] = [
                     "purpose": Self.purposeLabel(record.check), "type": record.type, "name": record.name, "value": record.value,
                     "ok": outcome?.ok(record.check) ?? CustomDomainManager.lastResult(domain, record.check),
+                    "unchecked": outcome == nil && domain.lastCheckedAt == nil,
                 ]
                 if let priority = record.priority { row["priority"] = priority }
                 if let outcome {

@@ -255,6 +255,27 @@ def main():
         page_has("Alias restored.")
         assert random_alias in [e.text for e in driver.find_elements(By.CSS_SELECTOR, "code.email")]
 
+        step("a second mailbox, verified by the link the SMTP listener caught")
+        go("/dashboard/mailbox")
+        field("mailbox-email", "second@example.com")
+        click("add-mailbox")
+        page_has("Mailbox added.")
+        link = inbox.wait_for(r"(http://\S+/mailbox/verify\?token=[A-Za-z0-9_-]+)", "second@example.com")
+        driver.get(link)
+        wait.until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "can now receive mail"))
+        go("/dashboard/mailbox")
+        assert "not verified" not in driver.find_element(By.ID, "main").text
+        shoot("mailboxes")
+
+        step("a custom domain and the records to publish")
+        go("/dashboard/custom_domain")
+        field("domain", "ada.example")
+        click("add-domain")
+        page_has("Publish the records below")
+        values = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "code.record")]
+        assert len(values) == 5 and values[0].startswith("veil-verification="), values
+        shoot("domain-dns")
+
         go("/dashboard/pricing")
         page_has("admin@veil.test")
         print(f"\nbrowser test passed; screenshots in {SHOTS}")
