@@ -344,8 +344,9 @@ extension Store {
 
     /// Verified custom domains of the user.
     public func verifiedCustomDomains(userId: Int64) throws -> [CustomDomain] {
-        try pool.read { db in
-            try CustomDomain.filter(Column("user_id") == userId && Column("verified") == true).order(Column("id")).fetchAll(db)
+        try hotRead { db in
+            try CustomDomain.fetchAll(db.cachedStatement(sql: "SELECT * FROM custom_domains WHERE user_id = ? AND verified = 1 ORDER BY id"),
+                                      arguments: [userId])
         }
     }
 

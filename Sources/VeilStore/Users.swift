@@ -82,8 +82,9 @@ extension Store {
     }
 
     public func mailboxes(userId: Int64) throws -> [Mailbox] {
-        try pool.read { db in
-            try Mailbox.filter(Column("user_id") == userId).order(Column("id")).fetchAll(db)
+        try hotRead { db in
+            try db.decodedRows("SELECT \(Mailbox.columns.joined(separator: ", ")) FROM mailboxes WHERE user_id = ? ORDER BY id",
+                               [userId], Mailbox.init)
         }
     }
 }

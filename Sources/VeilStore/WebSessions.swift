@@ -51,11 +51,12 @@ extension Store {
     /// minute old, so a page view is a read, not a write.
     public func webSession(token: String, now: Date = Date()) throws -> WebSession? {
         guard !token.isEmpty, token.count <= 100 else { return nil }
-        let found = try pool.read { db in
-            try Row.fetchOne(db, sql: """
+        // Every page view asks: a point lookup through a cached statement, outside a transaction.
+        let found = try hotRead { db in
+            try db.cachedRows("""
                 SELECT id, user_id, csrf_token, created_at, last_seen, expires_at, sudo_until
                 FROM web_sessions WHERE token_hash = ? AND expires_at > ?
-                """, arguments: [Self.digest(token), now.unixSeconds])
+                """, [Self.digest(token), now.unixSeconds]).first
         }
         guard let row = found else { return nil }
         var session = WebSession(id: row["id"], userId: row["user_id"], csrfToken: row["csrf_token"],

@@ -77,11 +77,16 @@ public struct Dashboard<Context: WebRequestContext>: Sendable {
         return (user, id, session)
     }
 
+    /// The token this request's forms carry: the session's, else the double-submit cookie's, else a new one.
+    func csrfToken(_ request: Request, _ context: Context) -> String {
+        context.webSession?.csrfToken ?? request.cookies[WebCookie.csrf]?.value.nonEmptyCSRF ?? WebSecurity.newCSRFToken()
+    }
+
     /// A page in the layout. `csrf` is the token this page's forms carry.
     func page(_ template: String, title: String, _ data: [String: Any], request: Request, context: Context,
               status: HTTPResponse.Status = .ok) -> Response {
         var data = data
-        let csrf = context.webSession?.csrfToken ?? request.cookies[WebCookie.csrf]?.value.nonEmptyCSRF ?? WebSecurity.newCSRFToken()
+        let csrf = csrfToken(request, context)
         data["csrf"] = csrf
         data["title"] = title
         if let user = context.user, context.webSession != nil {

@@ -280,3 +280,26 @@ import VeilStore
         }
     }
 }
+
+@Suite struct HTMLWriterTests {
+    @Test func escapesLikeTheTemplates() {
+        var html = HTMLWriter()
+        html.raw("<p>")
+        html.text(#"a & b < c > d "e" 'f' é 🙂"#)
+        html.raw("</p>")
+        html.number(Int64(-42))
+        #expect(html.string == "<p>a &amp; b &lt; c &gt; d &quot;e&quot; &#39;f&#39; é 🙂</p>-42")
+    }
+
+    @Test func aHostileNoteOrAddressStaysText() async throws {
+        let harness = try WebHarness()
+        let user = try harness.user()
+        _ = try harness.store.createAlias(userId: user.id, email: "x@veil.test", mailboxIds: [user.mailboxId],
+                                          note: #"<script>alert(1)</script>" onmouseover="x"#)
+        try await harness.test { browser in
+            let page = try await browser.logIn(user.email)
+            #expect(!page.html.contains("<script>alert"))
+            #expect(page.html.contains(#"<p class="note">&lt;script&gt;alert(1)&lt;/script&gt;&quot; onmouseover=&quot;x</p>"#))
+        }
+    }
+}

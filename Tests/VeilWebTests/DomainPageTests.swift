@@ -33,6 +33,7 @@ import VeilTestSupport
             #expect(values[0] == "veil-verification=\(domain.ownershipToken)")
             #expect(values[1] == "mx.veil.test")
             #expect(records.html.contains("Not checked yet."))
+            #expect(records.html.components(separatedBy: #"<span class="badge off">not checked</span>"#).count - 1 == 5)
 
             dns.set("shop.example", [.txt(values[0]), .txt(values[2]), .mx(priority: 10, host: "mail.elsewhere.example")])
             dns.set("veil._domainkey.shop.example", [.txt(values[3])])
