@@ -189,6 +189,7 @@ let package = Package(
                 .embedInCode("Templates/register.mustache"),
                 .embedInCode("Templates/activate.mustache"),
                 .embedInCode("Templates/aliases.mustache"),
+                .embedInCode("Templates/custom_alias.mustache"),
                 .embedInCode("Templates/trash.mustache"),
                 .embedInCode("Templates/alias.mustache"),
                 .embedInCode("Templates/settings.mustache"),

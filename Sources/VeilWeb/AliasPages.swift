@@ -8,7 +8,8 @@ import VeilStore
 /// deleting to the trash and restoring from it.
 extension Dashboard {
     func registerAliasPages(on web: RouterGroup<Context>) {
-        web.get("dashboard/") { request, context in try aliasList(request, context, customError: nil, customPrefix: "") }
+        web.get("dashboard/") { request, context in try aliasList(request, context) }
+        web.get("dashboard/custom_alias") { request, context in try customAliasPage(request, context, error: nil, prefix: "") }
         web.writing(.post, "dashboard/aliases/random") { request, context in try await createRandom(request, context) }
         web.writing(.post, "dashboard/aliases/custom") { request, context in try await createCustom(request, context) }
         web.writing(.post, "dashboard/aliases/:id/toggle") { request, context in try await toggle(request, context) }
@@ -22,8 +23,8 @@ extension Dashboard {
         [("all", "All aliases", .all), ("enabled", "Enabled", .enabled), ("disabled", "Disabled", .disabled), ("pinned", "Pinned", .pinned)]
     }
 
-    func aliasList(_ request: Request, _ context: Context, customError: String?, customPrefix: String) throws -> Response {
-        let (user, userId, _) = try requireUser(request, context)
+    func aliasList(_ request: Request, _ context: Context) throws -> Response {
+        let (_, userId, _) = try requireUser(request, context)
         let query = request.uri.queryParameters.get("query").map { String($0.prefix(200)) } ?? ""
         let filterName = request.uri.queryParameters.get("filter") ?? "all"
         let filter = Self.filters.first { $0.value == filterName }?.filter ?? .all
@@ -37,23 +38,32 @@ extension Dashboard {
             if filter != .all { parts.append("filter=" + filterName) }
             return "/dashboard/?" + parts.joined(separator: "&")
         }
-        let mailboxes = try store.mailboxes(userId: userId).filter(\.verified)
-        let signedAt = Date()
         var data: [String: Any] = [
             "rows": rows, "hasAliases": !views.isEmpty,
             "filters": Self.filters.map { ["value": $0.value, "label": $0.label, "selected": $0.filter == filter] as [String: Any] },
+        ]
+        // An empty string would count as true in a section: only a real query is set.
+        if !query.isEmpty { data["query"] = query }
+        if pageNumber > 0 { data["previous"] = link(page: pageNumber - 1) }
+        if views.count == Store.pageSize { data["next"] = link(page: pageNumber + 1) }
+        return page("aliases", title: "Aliases", data, request: request, context: context)
+    }
+
+    /// SimpleLogin's custom alias page: a prefix, a suffix from those offered (signed, so it cannot
+    /// be forged), mailboxes, note and display name.
+    func customAliasPage(_ request: Request, _ context: Context, error: String?, prefix: String) throws -> Response {
+        let (user, userId, _) = try requireUser(request, context)
+        let mailboxes = try store.mailboxes(userId: userId).filter(\.verified)
+        let signedAt = Date()
+        var data: [String: Any] = [
             "suffixes": try services.suffixes(for: user, userId: userId).map {
                 ["suffix": $0.suffix, "signed": services.suffixSigner.sign($0.suffix, at: signedAt)]
             },
             "mailboxes": mailboxes.map { ["id": $0.id ?? 0, "email": $0.email, "isDefault": $0.id == user.defaultMailboxId] as [String: Any] },
-            "customPrefix": customPrefix, "customOpen": customError != nil,
+            "prefix": prefix,
         ]
-        // An empty string would count as true in a section: only a real query is set.
-        if !query.isEmpty { data["query"] = query }
-        if let customError { data["customError"] = customError }
-        if pageNumber > 0 { data["previous"] = link(page: pageNumber - 1) }
-        if views.count == Store.pageSize { data["next"] = link(page: pageNumber + 1) }
-        return page("aliases", title: "Aliases", data, request: request, context: context, status: customError == nil ? .ok : .badRequest)
+        if let error { data["error"] = error }
+        return page("custom_alias", title: "New custom alias", data, request: request, context: context, status: error == nil ? .ok : .badRequest)
     }
 
     /// The list's rows, written directly: the page's most frequent render (see BENCHMARKS.md).
@@ -138,7 +148,7 @@ extension Dashboard {
                 name: cleanName(form.text("name")),
                 note: form.text("note"))
         } catch let refusal as AliasRefusal {
-            return try aliasList(request, context, customError: refusal.message, customPrefix: prefix)
+            return try customAliasPage(request, context, error: refusal.message, prefix: prefix)
         }
         return redirect("/dashboard/", notice: .aliasCreated)
     }

@@ -19,6 +19,7 @@ struct Templates: Sendable {
         "register": PackageResources.register_mustache,
         "activate": PackageResources.activate_mustache,
         "aliases": PackageResources.aliases_mustache,
+        "custom_alias": PackageResources.custom_alias_mustache,
         "trash": PackageResources.trash_mustache,
         "alias": PackageResources.alias_mustache,
         "settings": PackageResources.settings_mustache,

@@ -79,14 +79,17 @@ import VeilStore
         let user = try harness.user()
         let second = try #require(try harness.store.createMailbox(userId: user.id, email: "second@example.com", verified: true).id)
         try await harness.test { browser in
-            let page = try await browser.logIn(user.email)
+            try await browser.logIn(user.email)
+            let page = try await browser.get("/dashboard/custom_alias")
+            #expect(page.status == .ok)
             let signed = try #require(page.firstMatch(#"<option value="([^"]+)">\.[a-z0-9]+@veil\.test</option>"#))
             let suffix = try #require(page.firstMatch(#"<option value="[^"]+">(\.[a-z0-9]+@veil\.test)</option>"#))
             let bad = try await browser.submit("/dashboard/aliases/custom", from: page,
                                                [("prefix", String(repeating: "a", count: 70)), ("signed_suffix", signed), ("mailbox_id", "\(user.mailboxId)")])
             #expect(bad.status == .badRequest)
             #expect(bad.html.contains("alias prefix invalid format or too long"))
-            #expect(bad.html.contains("<details class=\"custom\" open>"))
+            #expect(bad.html.contains(#"<p class="error" role="alert" id="custom-error">"#))
+            #expect(bad.html.contains(#"value="\#(String(repeating: "a", count: 70))""#), "the prefix is kept")
             let tampered = try await browser.submit("/dashboard/aliases/custom", from: page,
                                                     [("prefix", "shop"), ("signed_suffix", ".other@veil.test"), ("mailbox_id", "\(user.mailboxId)")])
             #expect(tampered.html.contains("Tampered suffix"))

@@ -152,7 +152,8 @@ def main():
         page_has("Alias created.")
         random_alias = driver.find_element(By.CSS_SELECTOR, "code.email").text
         assert random_alias.endswith("@veil.test"), random_alias
-        driver.find_element(By.CSS_SELECTOR, "details.custom summary").click()
+        click("new-custom")
+        page_has("New custom alias")
         field("prefix", "shopping")
         field("note", "the bookshop")
         click("create-custom")
