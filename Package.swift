@@ -182,7 +182,6 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
             resources: [
-                .embedInCode("Templates/layout.mustache"),
                 .embedInCode("Templates/message.mustache"),
                 .embedInCode("Templates/login.mustache"),
                 .embedInCode("Templates/mfa.mustache"),

@@ -89,13 +89,12 @@ public struct Dashboard<Context: WebRequestContext>: Sendable {
         let csrf = csrfToken(request, context)
         data["csrf"] = csrf
         data["title"] = title
+        var layout = Layout(title: title, csrf: csrf)
         if let user = context.user, context.webSession != nil {
-            data["account"] = ["email": user.email, "name": user.name ?? "", "isPremium": user.isPremium, "isAdmin": user.isAdmin]
+            layout.account = Layout.Account(email: user.email, isAdmin: user.isAdmin)
         }
-        if let notice = request.uri.queryParameters.get("notice").flatMap(Notice.init(rawValue:)) {
-            data["notice"] = notice.text
-        }
-        var response = templates.render(template, data, status: status)
+        layout.notice = request.uri.queryParameters.get("notice").flatMap(Notice.init(rawValue:))?.text
+        var response = templates.render(template, data, layout: layout, status: status)
         if context.webSession == nil, request.cookies[WebCookie.csrf]?.value.nonEmptyCSRF == nil {
             response.setCookie(Cookie(name: WebCookie.csrf, value: csrf, path: "/", secure: configuration.secureCookies,
                                       httpOnly: true, sameSite: .lax))

@@ -33,6 +33,11 @@ struct HTMLWriter {
         }
     }
 
+    /// Markup already written (a rendered page), as it is.
+    mutating func raw(_ markup: String) {
+        bytes.append(contentsOf: markup.utf8)
+    }
+
     mutating func number(_ value: some BinaryInteger) {
         text(String(value))
     }

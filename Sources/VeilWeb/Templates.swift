@@ -5,14 +5,13 @@ import Mustache
 import VeilCore
 
 /// The page templates, compiled into the binary (`Templates/*.mustache`). Mustache escapes every
-/// `{{value}}` for HTML; only the layout's `{{{content}}}` — a page already rendered — is not.
+/// `{{value}}` for HTML; only `{{{…}}}` — markup already written and escaped — is not.
 struct Templates: Sendable {
     let library: MustacheLibrary
 
     static let shared = Templates()
 
     static let sources: [String: [UInt8]] = [
-        "layout": PackageResources.layout_mustache,
         "message": PackageResources.message_mustache,
         "login": PackageResources.login_mustache,
         "mfa": PackageResources.mfa_mustache,
@@ -55,12 +54,10 @@ struct Templates: Sendable {
     }
 
     /// A page inside the layout.
-    func render(_ name: String, _ data: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
-        var data = data
-        data["content"] = library.render(data, withTemplate: name) ?? ""
-        let html = library.render(data, withTemplate: "layout") ?? ""
+    func render(_ name: String, _ data: [String: Any], layout: Layout, status: HTTPResponse.Status = .ok) -> Response {
+        let content = library.render(data, withTemplate: name) ?? ""
         return Response(status: status, headers: [.contentType: "text/html; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(string: html)))
+                        body: .init(byteBuffer: ByteBuffer(bytes: layout.write(content: content))))
     }
 
     static func asset(_ bytes: [UInt8], type: String) -> Response {

@@ -54,9 +54,11 @@ struct WebMiddleware<Context: WebRequestContext>: RouterMiddleware {
         } catch let redirect as WebRedirect {
             response = Response(status: .seeOther, headers: [.location: redirect.location])
         } catch let failure as WebFailure {
-            response = Templates.shared.render("message", ["title": "Something is wrong", "message": failure.message], status: failure.status)
+            response = Templates.shared.render("message", ["title": "Something is wrong", "message": failure.message],
+                                               layout: Layout(title: "Something is wrong"), status: failure.status)
         } catch let error as HTTPError where error.status == .notFound {
-            response = Templates.shared.render("message", ["title": "Not found", "message": "There is no such page here."], status: .notFound)
+            response = Templates.shared.render("message", ["title": "Not found", "message": "There is no such page here."],
+                                               layout: Layout(title: "Not found"), status: .notFound)
         }
         response.headers[.contentSecurityPolicy] = WebSecurity.contentSecurityPolicy
         response.headers[.xContentTypeOptions] = "nosniff"

@@ -294,6 +294,19 @@ import VeilStore
         #expect(html.string == "<p>a &amp; b &lt; c &gt; d &quot;e&quot; &#39;f&#39; é 🙂</p>-42")
     }
 
+    @Test func theLayoutEscapesWhatItIsGivenAndShowsAdminsTheirLink() {
+        let html = String(decoding: Layout(title: "<t>", account: .init(email: "a&b@example.com", isAdmin: true), csrf: #"x"y"#,
+                                           notice: "<n>").write(content: "<p>page</p>"), as: UTF8.self)
+        #expect(html.contains("<title>&lt;t&gt; · Veil</title>"))
+        #expect(html.contains(#"<span class="who">a&amp;b@example.com</span>"#))
+        #expect(html.contains(#"value="x&quot;y""#))
+        #expect(html.contains(#"<p class="notice" role="status">&lt;n&gt;</p>"#))
+        #expect(html.contains(#"<a href="/admin/">Admin</a>"#))
+        #expect(html.contains("<main id=\"main\">\n<p>page</p></main>"))
+        let anonymous = String(decoding: Layout(title: "Log in").write(content: ""), as: UTF8.self)
+        #expect(!anonymous.contains("<nav") && !anonymous.contains("Log out"))
+    }
+
     @Test func aHostileNoteOrAddressStaysText() async throws {
         let harness = try WebHarness()
         let user = try harness.user()
