@@ -187,7 +187,6 @@ let package = Package(
                 .embedInCode("Templates/mfa.mustache"),
                 .embedInCode("Templates/register.mustache"),
                 .embedInCode("Templates/activate.mustache"),
-                .embedInCode("Templates/aliases.mustache"),
                 .embedInCode("Templates/custom_alias.mustache"),
                 .embedInCode("Templates/trash.mustache"),
                 .embedInCode("Templates/alias.mustache"),

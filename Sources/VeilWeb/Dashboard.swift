@@ -82,24 +82,44 @@ public struct Dashboard<Context: WebRequestContext>: Sendable {
         context.webSession?.csrfToken ?? request.cookies[WebCookie.csrf]?.value.nonEmptyCSRF ?? WebSecurity.newCSRFToken()
     }
 
-    /// A page in the layout. `csrf` is the token this page's forms carry.
+    /// A page written in code (by an `HTMLWriter`), in the layout. `csrf` is the token its forms carry.
+    func page(html: HTMLWriter, csrf: String, title: String, request: Request, context: Context,
+              status: HTTPResponse.Status = .ok) -> Response {
+        let bytes = layout(title: title, csrf: csrf, request: request, context: context).write(content: html.string)
+        var response = Response(status: status, headers: [.contentType: "text/html; charset=utf-8"],
+                                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        setCSRFCookie(&response, csrf: csrf, request: request, context: context)
+        return response
+    }
+
+    /// A page from its template, in the layout.
     func page(_ template: String, title: String, _ data: [String: Any], request: Request, context: Context,
               status: HTTPResponse.Status = .ok) -> Response {
         var data = data
         let csrf = csrfToken(request, context)
         data["csrf"] = csrf
         data["title"] = title
+        var response = templates.render(template, data, layout: layout(title: title, csrf: csrf, request: request, context: context),
+                                        status: status)
+        setCSRFCookie(&response, csrf: csrf, request: request, context: context)
+        return response
+    }
+
+    func layout(title: String, csrf: String, request: Request, context: Context) -> Layout {
         var layout = Layout(title: title, csrf: csrf)
         if let user = context.user, context.webSession != nil {
             layout.account = Layout.Account(email: user.email, isAdmin: user.isAdmin)
         }
         layout.notice = request.uri.queryParameters.get("notice").flatMap(Notice.init(rawValue:))?.text
-        var response = templates.render(template, data, layout: layout, status: status)
+        return layout
+    }
+
+    /// Before login, forms carry a token that a cookie repeats (double submit).
+    func setCSRFCookie(_ response: inout Response, csrf: String, request: Request, context: Context) {
         if context.webSession == nil, request.cookies[WebCookie.csrf]?.value.nonEmptyCSRF == nil {
             response.setCookie(Cookie(name: WebCookie.csrf, value: csrf, path: "/", secure: configuration.secureCookies,
                                       httpOnly: true, sameSite: .lax))
         }
-        return response
     }
 
     /// The submitted form, once its CSRF token matches the session's (or, before login, the

@@ -17,7 +17,6 @@ struct Templates: Sendable {
         "mfa": PackageResources.mfa_mustache,
         "register": PackageResources.register_mustache,
         "activate": PackageResources.activate_mustache,
-        "aliases": PackageResources.aliases_mustache,
         "custom_alias": PackageResources.custom_alias_mustache,
         "trash": PackageResources.trash_mustache,
         "alias": PackageResources.alias_mustache,
