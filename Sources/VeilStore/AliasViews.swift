@@ -74,6 +74,21 @@ public enum AliasFilter: Sendable {
     case all, pinned, disabled, enabled
 }
 
+/// The order of an alias list. `activity` (pinned first, then the latest activity) is the API's.
+public enum AliasSort: String, Sendable, CaseIterable {
+    case activity, newest, oldest, az = "a-z", za = "z-a"
+
+    var orderBy: String {
+        switch self {
+        case .activity: return "a.pinned DESC, a.last_activity_at DESC, a.id DESC"
+        case .newest: return "a.created_at DESC, a.id DESC"
+        case .oldest: return "a.created_at ASC, a.id ASC"
+        case .az: return "lower(a.email) ASC, a.id ASC"
+        case .za: return "lower(a.email) DESC, a.id DESC"
+        }
+    }
+}
+
 extension Store {
     /// The first row of page `page` (0-based). A page past any table (a client's huge `page_id`)
     /// is an offset past the end, never an overflow trap.
@@ -88,7 +103,7 @@ extension Store {
 
     /// One page of the user's non-trashed aliases in SimpleLogin's order: pinned first, then most
     /// recent activity (or creation). Cost depends on the page, not on the number of aliases or logs.
-    public func aliasPage(userId: Int64, page: Int, filter: AliasFilter, query: String?) throws -> [AliasView] {
+    public func aliasPage(userId: Int64, page: Int, filter: AliasFilter, query: String?, sort: AliasSort = .activity) throws -> [AliasView] {
         var conditions = "a.user_id = ? AND a.trashed_at IS NULL"
         var arguments: StatementArguments = [userId]
         switch filter {
@@ -104,8 +119,8 @@ extension Store {
             arguments += [pattern, pattern, pattern]
         }
         arguments += [Self.pageSize, Store.offset(page: page, size: Self.pageSize)]
-        // A handful of distinct SQL texts (filter × search), each compiled once per connection.
-        let sql = Self.viewSelection + " WHERE \(conditions) ORDER BY a.pinned DESC, a.last_activity_at DESC, a.id DESC LIMIT ? OFFSET ?"
+        // A handful of distinct SQL texts (filter × search × sort), each compiled once per connection.
+        let sql = Self.viewSelection + " WHERE \(conditions) ORDER BY \(sort.orderBy) LIMIT ? OFFSET ?"
         // One statement carries the page (its own snapshot); the extra mailboxes read after it need
         // no shared snapshot, so no BEGIN/COMMIT around them.
         return try hotRead { db in try Self.joinedViews(db, sql, arguments) }

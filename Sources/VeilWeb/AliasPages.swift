@@ -23,17 +23,23 @@ extension Dashboard {
         [("all", "All aliases", .all), ("enabled", "Enabled", .enabled), ("disabled", "Disabled", .disabled), ("pinned", "Pinned", .pinned)]
     }
 
+    static var sorts: [(sort: AliasSort, label: StaticString)] {
+        [(.activity, "Latest activity"), (.newest, "Newest"), (.oldest, "Oldest"), (.az, "A to Z"), (.za, "Z to A")]
+    }
+
     func aliasList(_ request: Request, _ context: Context) throws -> Response {
         let (_, userId, _) = try requireUser(request, context)
         let query = request.uri.queryParameters.get("query").map { String($0.prefix(200)) } ?? ""
         let filterName = request.uri.queryParameters.get("filter") ?? "all"
         let filter = Self.filters.first { $0.value == filterName }?.filter ?? .all
+        let sort = request.uri.queryParameters.get("sort").flatMap(AliasSort.init(rawValue:)) ?? .activity
         let pageNumber = min(max(Int(request.uri.queryParameters.get("page") ?? "") ?? 0, 0), 100_000)
-        let views = try store.aliasPage(userId: userId, page: pageNumber, filter: filter, query: query.isEmpty ? nil : query)
+        let views = try store.aliasPage(userId: userId, page: pageNumber, filter: filter, query: query.isEmpty ? nil : query, sort: sort)
         func link(page: Int) -> String {
             var parts = ["page=\(page)"]
             if !query.isEmpty { parts.append("query=" + (query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")) }
             if filter != .all { parts.append("filter=" + filterName) }
+            if sort != .activity { parts.append("sort=" + sort.rawValue) }
             return "/dashboard/?" + parts.joined(separator: "&")
         }
         let csrf = csrfToken(request, context)
@@ -69,6 +75,16 @@ extension Dashboard {
             html.raw("    <option value=\""); html.text(option.value); html.raw("\"")
             if option.filter == filter { html.raw(" selected") }
             html.raw(">"); html.text(option.label); html.raw("</option>\n")
+        }
+        html.raw("""
+              </select>
+              <label for="sort" class="visually-hidden">Order</label>
+              <select id="sort" name="sort">\n
+            """)
+        for option in Self.sorts {
+            html.raw("    <option value=\""); html.text(option.sort.rawValue); html.raw("\"")
+            if option.sort == sort { html.raw(" selected") }
+            html.raw(">"); html.raw(option.label); html.raw("</option>\n")
         }
         html.raw("""
               </select>

@@ -319,3 +319,27 @@ import VeilStore
         }
     }
 }
+
+@Suite struct AliasSortTests {
+    @Test func theListSortsByActivityAgeAndName() async throws {
+        let harness = try WebHarness(freeLimit: 100)
+        let user = try harness.user()
+        let start = Date().addingTimeInterval(-1000)
+        for (index, name) in ["bravo", "alpha", "delta", "charlie"].enumerated() {
+            _ = try harness.store.createAlias(userId: user.id, email: "\(name)@veil.test", mailboxIds: [user.mailboxId],
+                                              now: start.addingTimeInterval(Double(index)))
+        }
+        try await harness.test { browser in
+            try await browser.logIn(user.email)
+            func order(_ sort: String) async throws -> [String] {
+                try await browser.get("/dashboard/?sort=\(sort)").allMatches(#"<code class="email">([a-z]+)@veil\.test</code>"#)
+            }
+            #expect(try await order("newest") == ["charlie", "delta", "alpha", "bravo"])
+            #expect(try await order("oldest") == ["bravo", "alpha", "delta", "charlie"])
+            #expect(try await order("a-z") == ["alpha", "bravo", "charlie", "delta"])
+            #expect(try await order("z-a") == ["delta", "charlie", "bravo", "alpha"])
+            #expect(try await order("nonsense") == order("activity"))
+            #expect(try await browser.get("/dashboard/?sort=a-z").html.contains(#"<option value="a-z" selected>A to Z</option>"#))
+        }
+    }
+}
