@@ -258,11 +258,26 @@ extension Store {
 
     /// The alias's logs with their contacts, newest first.
     public func activities(aliasId: Int64, page: Int) throws -> [(EmailLog, Contact?)] {
-        try pool.read { db in
-            let logs = try EmailLog.filter(Column("alias_id") == aliasId)
-                .order(Column("created_at").desc, Column("id").desc)
-                .limit(Self.pageSize, offset: Store.offset(page: page, size: Self.pageSize)).fetchAll(db)
-            return try logs.map { log in (log, try log.contactId.flatMap { try Contact.fetchOne(db, key: $0) }) }
+        // One statement with its contacts joined (it read each log's contact with its own query).
+        let contactAt = EmailLog.columns.count
+        let sql = """
+            SELECT \(columnList(EmailLog.columns, table: "l")), \(columnList(Contact.columns, table: "c"))
+            FROM email_logs l LEFT JOIN contacts c ON c.id = l.contact_id
+            WHERE l.alias_id = ? ORDER BY l.created_at DESC, l.id DESC LIMIT ? OFFSET ?
+            """
+        return try hotRead { db in
+            var rows: [(EmailLog, Contact?)] = []
+            try db.forEachStatementRow(sql, [aliasId, Self.pageSize, Store.offset(page: page, size: Self.pageSize)]) { statement in
+                var read = ColumnReader(statement: statement, offset: 0)
+                let log = EmailLog(&read)
+                var contact: Contact?
+                if sqlite3_column_type(statement, Int32(contactAt)) != SQLITE_NULL {
+                    read = ColumnReader(statement: statement, offset: contactAt)
+                    contact = Contact(&read)
+                }
+                rows.append((log, contact))
+            }
+            return rows
         }
     }
 
