@@ -58,11 +58,16 @@ extension Store {
     }
 
     /// Applies a verified mailbox link: a pending address change takes effect, else the mailbox
-    /// becomes verified. Returns the mailbox.
+    /// becomes verified. Returns the mailbox. When the default mailbox has the account's address,
+    /// the account's address changes with it (the dashboard's "change e-mail").
     public func confirmMailbox(id: Int64, userId: Int64, address: String) throws -> Mailbox? {
         try pool.write { db in
             guard var mailbox = try Mailbox.filter(Column("id") == id && Column("user_id") == userId).fetchOne(db) else { return nil }
             if let pending = mailbox.newEmail, pending.lowercased() == address.lowercased() {
+                try db.execute(sql: """
+                    UPDATE users SET email = ? WHERE id = ? AND default_mailbox_id = ? AND email = ?
+                        AND NOT EXISTS (SELECT 1 FROM users other WHERE other.email = ? AND other.id <> ?)
+                    """, arguments: [pending, userId, id, mailbox.email, pending, userId])
                 mailbox.email = pending
                 mailbox.newEmail = nil
             }

@@ -170,6 +170,7 @@ enum Notice: String {
     case mailboxEnabled = "mailbox-enabled", mailboxDeleted = "mailbox-deleted"
     case domainAdded = "domain-added", domainUpdated = "domain-updated", domainDeleted = "domain-deleted"
     case accountDeleted = "account-deleted", userUpdated = "user-updated", userDeleted = "user-deleted"
+    case emailChangeSent = "email-change-sent"
 
     var text: String {
         switch self {
@@ -200,6 +201,7 @@ enum Notice: String {
         case .domainDeleted: return "Domain deleted."
         case .accountDeleted: return "Your account is being deleted. Thank you for having used Veil."
         case .userUpdated: return "User updated."
+        case .emailChangeSent: return "Open the link we sent to the new address: your account's address changes then."
         case .userDeleted: return "The account is being deleted."
         }
     }

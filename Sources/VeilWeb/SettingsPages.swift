@@ -16,6 +16,7 @@ extension Dashboard {
         web.writing(.post, "dashboard/setting/preferences") { request, context in try await updatePreferences(request, context) }
         web.writing(.post, "dashboard/setting/password") { request, context in try await changePassword(request, context) }
         web.writing(.post, "dashboard/setting/sessions") { request, context in try await endOtherSessions(request, context) }
+        web.writing(.post, "dashboard/setting/email") { request, context in try await changeEmail(request, context) }
         web.get("dashboard/sudo") { request, context in try sudoPage(request, context, error: nil) }
         web.writing(.post, "dashboard/sudo") { request, context in try await enterSudo(request, context) }
         web.get("dashboard/mfa_setup") { request, context in try mfaSetupPage(request, context, error: nil) }
@@ -65,6 +66,7 @@ extension Dashboard {
         func options<T: RawRepresentable & CaseIterable & Equatable>(_ current: T, _ label: (T) -> String) -> [[String: Any]] where T.RawValue == String {
             T.allCases.map { ["value": $0.rawValue, "label": label($0), "selected": $0 == current] }
         }
+        let pendingEmail = try user.defaultMailboxId.flatMap { try store.mailbox(id: $0, userId: userId) }?.newEmail
         var data: [String: Any] = [
             "name": user.name ?? "", "email": user.email,
             "mfaEnabled": mfa?.enabled == true,
@@ -79,6 +81,7 @@ extension Dashboard {
             "notification": user.notification,
             "includeSender": user.includeSenderInReverseAlias,
         ]
+        if let pendingEmail { data["pendingEmail"] = pendingEmail }
         for (field, message) in errors { data[field + "Error"] = message }
         return page("settings", title: "Settings", data, request: request, context: context, status: status)
     }
@@ -141,6 +144,32 @@ extension Dashboard {
         let hash = try await NIOThreadPool.singleton.runIfActive { PasswordRule.hash(password, cost: cost) }
         try store.setPassword(userId: userId, hash: hash, keepingSession: session.id)
         return redirect("/dashboard/setting", notice: .passwordUpdated)
+    }
+
+    /// The new address is the account's once the link sent to it is opened: it is kept as the
+    /// pending address of the default mailbox, which carries the account's address.
+    func changeEmail(_ request: Request, _ context: Context) async throws -> Response {
+        let form = try await form(request, context)
+        let (user, userId, _) = try requireSudo(request, context, returnTo: "/dashboard/setting")
+        guard services.rateLimiter.allow("email-change:\(userId)", limits: [(5, .seconds(3600))]) else {
+            throw WebFailure(status: .tooManyRequests, message: "Too many changes. Wait an hour and try again.")
+        }
+        let email = EmailAddress.sanitize(form.text("email") ?? "")
+        if email == user.email.lowercased() {
+            return try settingsPage(request, context, errors: ["email": "This is already your address."], status: .badRequest)
+        }
+        if let problem = try services.mailboxProblem(email) {
+            return try settingsPage(request, context, errors: ["email": problem], status: .badRequest)
+        }
+        guard let mailboxId = user.defaultMailboxId, let mailbox = try store.mailbox(id: mailboxId, userId: userId),
+              mailbox.email.lowercased() == user.email.lowercased()
+        else {
+            return try settingsPage(request, context, errors: ["email": "Make the mailbox with your account's address the default one first."],
+                                    status: .badRequest)
+        }
+        _ = try store.updateMailbox(id: mailboxId, userId: userId) { $0.newEmail = email }
+        try await mailer.sendMailboxVerification(userId: userId, mailboxId: mailboxId, to: email)
+        return redirect("/dashboard/setting", notice: .emailChangeSent)
     }
 
     func endOtherSessions(_ request: Request, _ context: Context) async throws -> Response {

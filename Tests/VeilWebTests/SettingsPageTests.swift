@@ -169,3 +169,44 @@ import VeilStore
         #expect(QRCode.svg(uri, label: "x")?.hasPrefix("<svg") == true)
     }
 }
+
+@Suite struct EmailChangeTests {
+    @Test func theAccountsAddressChangesOnceTheNewOneIsVerified() async throws {
+        let harness = try WebHarness()
+        let user = try harness.user()
+        _ = try harness.user("taken@example.com")
+        try await harness.test { browser in
+            try await browser.logIn(user.email)
+            let sudo = try await browser.get("/dashboard/sudo?next=/dashboard/setting")
+            try await browser.submit("/dashboard/sudo", from: sudo, [("password", "password123"), ("next", "/dashboard/setting")])
+            let settings = try await browser.get("/dashboard/setting")
+            let taken = try await browser.submit("/dashboard/setting/email", from: settings, [("email", "taken@example.com")])
+            #expect(taken.status == .badRequest && taken.html.contains("Email already used"))
+            let aliasDomain = try await browser.submit("/dashboard/setting/email", from: settings, [("email", "me@veil.test")])
+            #expect(aliasDomain.status == .badRequest)
+            let asked = try await browser.submit("/dashboard/setting/email", from: settings, [("email", "New@Example.org")])
+            #expect(asked.location == "/dashboard/setting?notice=email-change-sent")
+            #expect(try harness.store.user(id: user.id)?.email == "user@example.com", "not before the link is opened")
+            #expect(try await browser.get("/dashboard/setting").html.contains("Waiting for you to open the link sent to new@example.org."))
+            let mail = try #require(harness.outbox.all.last { $0.to == ["new@example.org"] })
+            let link = try #require(mail.text.range(of: #"/mailbox/verify\?token=[A-Za-z0-9_-]+"#, options: .regularExpression).map { String(mail.text[$0]) })
+            #expect(try await browser.get(link).status == .ok)
+            #expect(try harness.store.user(id: user.id)?.email == "new@example.org")
+            #expect(try harness.store.mailbox(id: user.mailboxId, userId: user.id)?.email == "new@example.org")
+            let home = try await browser.get("/dashboard/")
+            try await browser.submit("/auth/logout", from: home)
+            try await browser.logIn("new@example.org")
+        }
+    }
+
+    @Test func changingTheAddressNeedsSudo() async throws {
+        let harness = try WebHarness()
+        let user = try harness.user()
+        try await harness.test { browser in
+            let home = try await browser.logIn(user.email)
+            let gated = try await browser.submit("/dashboard/setting/email", from: home, [("email", "new@example.org")])
+            #expect(gated.location?.hasPrefix("/dashboard/sudo") == true)
+            #expect(try harness.store.mailbox(id: user.mailboxId, userId: user.id)?.newEmail == nil)
+        }
+    }
+}
