@@ -142,6 +142,28 @@ public struct Dashboard<Context: WebRequestContext>: Sendable {
         return form
     }
 
+    /// A submitted `multipart/form-data` form (one with a file), once its CSRF token matches.
+    func multipartForm(_ request: Request, _ context: Context, limit: Int) async throws -> Multipart {
+        var request = request
+        guard let boundary = request.headers[.contentType].flatMap(Multipart.boundary(contentType:)) else {
+            throw WebFailure(status: .badRequest, message: "This form must be sent with its file.")
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: limit)
+        } catch {
+            throw WebFailure(status: .contentTooLarge, message: "The file is too large.")
+        }
+        guard let form = Multipart(body: Array(body.readableBytesView), boundary: boundary) else {
+            throw WebFailure(status: .badRequest, message: "The form could not be read. Send it again.")
+        }
+        let expected = context.webSession?.csrfToken ?? request.cookies[WebCookie.csrf]?.value.nonEmptyCSRF
+        guard let expected, let given = form.text("csrf_token"), constantTimeEquals(Array(expected.utf8), Array(given.utf8)) else {
+            throw WebFailure(status: .forbidden, message: "This form has expired. Go back, reload the page and send it again.")
+        }
+        return form
+    }
+
     /// 303 to `path` with a fixed notice (never text from the request).
     func redirect(_ path: String, notice: Notice? = nil) -> Response {
         let parts = path.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)

@@ -40,12 +40,26 @@ extension Dashboard {
     }
 
     func importAliases(_ request: Request, _ context: Context) async throws -> Response {
-        let form = try await form(request, context, limit: Self.importLimit)
+        // The page sends the file as multipart; the text alone may come URL-encoded.
+        let text: String
+        if request.headers[.contentType]?.lowercased().hasPrefix("multipart/") == true {
+            let form = try await multipartForm(request, context, limit: Self.importLimit)
+            if let file = form["file"], !file.body.isEmpty {
+                guard let decoded = String(validating: file.body, as: UTF8.self) else {
+                    return page("import", title: "Import aliases", ["error": "The file must be UTF-8 text"], request: request, context: context,
+                                status: .badRequest)
+                }
+                text = decoded
+            } else {
+                text = form.text("csv") ?? ""
+            }
+        } else {
+            text = try await form(request, context, limit: Self.importLimit)["csv"] ?? ""
+        }
         let (_, userId, _) = try requireUser(request, context)
         guard services.rateLimiter.allow("import:\(userId)", limits: [(10, .seconds(3600))]) else {
             throw WebFailure(status: .tooManyRequests, message: "Too many imports. Wait an hour and try again.")
         }
-        let text = form["csv"] ?? ""
         let summary: AliasImporter.Summary
         do {
             summary = try AliasImporter(store: store, quota: services.configuration.quota).run(csv: text, userId: userId)

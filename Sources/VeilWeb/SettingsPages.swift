@@ -17,6 +17,9 @@ extension Dashboard {
         web.writing(.post, "dashboard/setting/password") { request, context in try await changePassword(request, context) }
         web.writing(.post, "dashboard/setting/sessions") { request, context in try await endOtherSessions(request, context) }
         web.writing(.post, "dashboard/setting/email") { request, context in try await changeEmail(request, context) }
+        web.writing(.post, "dashboard/setting/picture") { request, context in try await uploadPicture(request, context) }
+        web.writing(.post, "dashboard/setting/picture/delete") { request, context in try await removePicture(request, context) }
+        web.get("dashboard/profile_picture") { request, context in try profilePicture(request, context) }
         web.get("dashboard/sudo") { request, context in try sudoPage(request, context, error: nil) }
         web.writing(.post, "dashboard/sudo") { request, context in try await enterSudo(request, context) }
         web.get("dashboard/mfa_setup") { request, context in try mfaSetupPage(request, context, error: nil) }
@@ -82,6 +85,7 @@ extension Dashboard {
             "includeSender": user.includeSenderInReverseAlias,
         ]
         if let pendingEmail { data["pendingEmail"] = pendingEmail }
+        if let version = try store.profilePictureVersion(userId: userId) { data["pictureVersion"] = version }
         for (field, message) in errors { data[field + "Error"] = message }
         return page("settings", title: "Settings", data, request: request, context: context, status: status)
     }
@@ -170,6 +174,38 @@ extension Dashboard {
         _ = try store.updateMailbox(id: mailboxId, userId: userId) { $0.newEmail = email }
         try await mailer.sendMailboxVerification(userId: userId, mailboxId: mailboxId, to: email)
         return redirect("/dashboard/setting", notice: .emailChangeSent)
+    }
+
+    static var pictureLimit: Int { 2 * 1024 * 1024 }
+
+    func uploadPicture(_ request: Request, _ context: Context) async throws -> Response {
+        let form = try await multipartForm(request, context, limit: Self.pictureLimit + 64 * 1024)
+        let (_, userId, _) = try requireUser(request, context)
+        guard let part = form["picture"], !part.body.isEmpty, part.body.count <= Self.pictureLimit,
+              let type = ImageType.detect(Data(part.body))
+        else {
+            return try settingsPage(request, context, errors: ["picture": "Choose a PNG, JPEG, GIF or WebP image of at most 2 MB."],
+                                    status: .badRequest)
+        }
+        try store.setProfilePicture(userId: userId, data: Data(part.body), type: type)
+        return redirect("/dashboard/setting", notice: .settingsSaved)
+    }
+
+    func removePicture(_ request: Request, _ context: Context) async throws -> Response {
+        _ = try await form(request, context)
+        let (_, userId, _) = try requireUser(request, context)
+        try store.setProfilePicture(userId: userId, data: nil, type: nil)
+        return redirect("/dashboard/setting", notice: .settingsSaved)
+    }
+
+    /// The signed-in user's own picture (the page asks with its version, so a new one shows at once).
+    func profilePicture(_ request: Request, _ context: Context) throws -> Response {
+        let (_, userId, _) = try requireUser(request, context)
+        guard let picture = try store.profilePicture(userId: userId) else {
+            throw WebFailure(status: .notFound, message: "There is no profile picture.")
+        }
+        return Response(status: .ok, headers: [.contentType: picture.type, .cacheControl: "private, max-age=86400"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: picture.data)))
     }
 
     func endOtherSessions(_ request: Request, _ context: Context) async throws -> Response {

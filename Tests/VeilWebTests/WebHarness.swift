@@ -142,6 +142,27 @@ final class Browser: Sendable {
         try await request(.post, action, form: [("csrf_token", page.csrf ?? "")] + fields)
     }
 
+    /// Posts a `multipart/form-data` form with the CSRF token of `page`; files are (name, filename, bytes).
+    @discardableResult
+    func submitMultipart(_ action: String, from page: Page, fields: [(String, String)] = [],
+                         files: [(name: String, filename: String, bytes: [UInt8])] = []) async throws -> Page {
+        let boundary = "----veiltest\(UUID().uuidString)"
+        var body: [UInt8] = []
+        for (name, value) in [("csrf_token", page.csrf ?? "")] + fields {
+            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
+        }
+        for file in files {
+            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.name)\"; filename=\"\(file.filename)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
+            body += file.bytes + Array("\r\n".utf8)
+        }
+        body += Array("--\(boundary)--\r\n".utf8)
+        var headers: HTTPFields = [.contentType: "multipart/form-data; boundary=\(boundary)"]
+        let cookieHeader = jar.withLock { $0.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "; ") }
+        if !cookieHeader.isEmpty { headers[.cookie] = cookieHeader }
+        let response = try await client.execute(uri: action, method: .post, headers: headers, body: ByteBuffer(bytes: body))
+        return Page(status: response.status, headers: response.headers, html: String(buffer: response.body))
+    }
+
     /// Logs in through the login form; returns the page the redirect lands on.
     @discardableResult
     func logIn(_ email: String, _ password: String = "password123") async throws -> Page {

@@ -1,4 +1,4 @@
-// Copy buttons; toggling an alias without reloading the page; reading a chosen import file. Every form works without this file.
+// Copy buttons; toggling an alias without reloading the page. Every form works without this file.
 "use strict";
 document.addEventListener("click", (event) => {
   const button = event.target.closest("button.copy");
@@ -29,11 +29,4 @@ document.addEventListener("submit", async (event) => {
     span.className = "badge off"; span.textContent = "disabled";
     item.querySelector(".address").appendChild(span);
   }
-});
-// A file chosen for an import fills the text field the form sends.
-document.addEventListener("change", (event) => {
-  const input = event.target;
-  if (!input.dataset || !input.dataset.fill || !input.files || !input.files[0]) return;
-  const target = document.getElementById(input.dataset.fill);
-  input.files[0].text().then((text) => { if (target) target.value = text; });
 });
