@@ -50,14 +50,22 @@ public struct AccountMailer: Sendable {
         try await mailer.send(from: sender, to: [to], message: compose(to: to, subject: subject, text: text))
     }
 
+    /// A code to type (the apps' way) and a link to open (the dashboard's). The link is kept
+    /// under the account's mailbox so that issuing it does not cancel the code.
     public func sendActivationCode(userId: Int64, to email: String) async throws {
         let code = try store.issueCode(purpose: .accountActivation, policy: .activation, userId: userId, recipient: email)
+        let mailboxId = try store.user(id: userId)?.defaultMailboxId
+        let token = try store.issueCode(purpose: .accountActivation, policy: .link, userId: userId, mailboxId: mailboxId,
+                                        channel: .link, recipient: email)
         try await send(to: email, subject: "Your Veil activation code", text: """
             Hi,
 
             Your activation code is: \(code)
 
-            Enter it in the app to activate your account. If you did not sign up, ignore this e-mail.
+            Enter it in the app to activate your account, or open this link:
+            \(publicURL)/auth/activate?token=\(token)
+
+            If you did not sign up, ignore this e-mail.
             """)
     }
 

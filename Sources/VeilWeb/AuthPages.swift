@@ -19,8 +19,9 @@ extension Dashboard {
             page("register", title: "Create an account", ["closed": !configuration.registrationOpen], request: request, context: context)
         }
         web.writing(.post, "auth/register") { request, context in try await registerAccount(request, context) }
-        web.get("auth/activate") { request, context in
-            activatePage(request, context, email: request.uri.queryParameters.get("email") ?? "", error: nil)
+        web.writing(.get, "auth/activate") { request, context in
+            if let token = request.uri.queryParameters.get("token") { return try activateByLink(token, request, context) }
+            return activatePage(request, context, email: request.uri.queryParameters.get("email") ?? "", error: nil)
         }
         web.writing(.post, "auth/activate") { request, context in try await activate(request, context) }
         web.writing(.post, "auth/resend_activation") { request, context in try await resendActivation(request, context) }
@@ -183,6 +184,18 @@ extension Dashboard {
         default:
             return activatePage(request, context, email: email, error: "Wrong email or code")
         }
+    }
+
+    /// The link of the activation mail: one use, a day.
+    func activateByLink(_ token: String, _ request: Request, _ context: Context) throws -> Response {
+        try allow(context, "activate", perMinute: 10)
+        guard token.count <= 100, let code = try store.redeemLink(token, purpose: .accountActivation),
+              let userId = code.userId, let user = try store.user(id: userId), !user.disabled
+        else {
+            return activatePage(request, context, email: "", error: "This link is invalid or has expired. Enter the code from the mail, or ask for a new one.")
+        }
+        if !user.activated { try store.activateUser(id: userId) }
+        return redirect("/auth/login", notice: .activated)
     }
 
     func resendActivation(_ request: Request, _ context: Context) async throws -> Response {

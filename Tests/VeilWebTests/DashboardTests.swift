@@ -201,3 +201,26 @@ typealias APIContextForTests = APIContext
         }
     }
 }
+
+@Suite struct ActivationLinkTests {
+    @Test func theLinkInTheMailActivatesOnceAndTheCodeStillWorksUntilThen() async throws {
+        let harness = try WebHarness()
+        try await harness.test { browser in
+            let form = try await browser.get("/auth/register")
+            try await browser.submit("/auth/register", from: form, [("email", "new@example.com"), ("password", "password123")])
+            let mail = try #require(harness.outbox.all.last { $0.to == ["new@example.com"] }?.text)
+            #expect(mail.contains("activation code is: "))
+            let link = try #require(mail.range(of: #"/auth/activate\?token=[A-Za-z0-9_-]+"#, options: .regularExpression).map { String(mail[$0]) })
+            #expect(harness.outbox.activationCode(to: "new@example.com") != nil, "the code is there too")
+            let user = try #require(try harness.store.user(email: "new@example.com"))
+            #expect(!user.activated)
+            let opened = try await browser.get(link)
+            #expect(opened.location == "/auth/login?notice=activated")
+            #expect(try harness.store.user(email: "new@example.com")?.activated == true)
+            let again = try await browser.get(link)
+            #expect(again.status == .badRequest && again.html.contains("This link is invalid or has expired"))
+            let forged = try await browser.get("/auth/activate?token=AAAAAAAAAAAAAAAAAAAAAA")
+            #expect(forged.status == .badRequest)
+        }
+    }
+}
