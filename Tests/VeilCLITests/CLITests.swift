@@ -96,6 +96,15 @@ func temporaryDatabasePath() -> String {
         #expect(try store.mailboxes(userId: try #require(authenticated.user.id)).map(\.email) == ["me@example.com"])
     }
 
+    @Test func userCreateAdminMarksTheAdmin() throws {
+        let database = temporaryDatabasePath()
+        #expect(try VeilProcess.run(["user", "create", "--email", "boss@example.com", "--admin", "--database", database]).status == 0)
+        #expect(try VeilProcess.run(["user", "create", "--email", "staff@example.com", "--database", database]).status == 0)
+        let store = try Store(path: database)
+        #expect(try store.user(email: "boss@example.com")?.isAdmin == true)
+        #expect(try store.user(email: "staff@example.com")?.isAdmin == false)
+    }
+
     @Test func environmentVariablesStandInForFlags() throws {
         let database = temporaryDatabasePath()
         let created = try VeilProcess.run(["user", "create", "--email", "env@example.com"], environment: ["VEIL_DATABASE": database])

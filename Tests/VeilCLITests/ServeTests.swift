@@ -3,6 +3,8 @@ import Foundation
 import FoundationNetworking
 #endif
 import Testing
+import VeilCore
+import VeilStore
 import VeilTestSupport
 
 /// A loopback port that was free a moment ago.
@@ -85,5 +87,7 @@ func freePort() throws -> Int {
         // A second start does not create the admin again.
         let again = try VeilProcess.run(["user", "list", "--database", database])
         #expect(again.stdoutLines.filter { $0.contains("admin@example.com") }.count == 1)
+        // The user sees the dashboard's admin pages.
+        #expect(try Store(path: database).user(email: "admin@example.com")?.isAdmin == true)
     }
 }
