@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 SECONDS_PER_TARGET="${1:-60}"; shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(smtp-line smtp-data smtp-command message address-list encoded-words authentication-results delivery-report csv)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(smtp-line smtp-data smtp-command message address-list encoded-words authentication-results delivery-report csv multipart)
 swift build -Xswiftc -sanitize=fuzzer,address >/dev/null
 BIN="$(swift build -Xswiftc -sanitize=fuzzer,address --show-bin-path)/veil-fuzz"
 status=0

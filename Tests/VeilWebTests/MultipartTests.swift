@@ -3,6 +3,7 @@ import HTTPTypes
 import Testing
 import VeilCore
 import VeilStore
+import VeilCore
 @testable import VeilWeb
 
 @Suite struct MultipartTests {

@@ -16,6 +16,7 @@ enum FuzzTarget: String, CaseIterable {
     case authenticationResults = "authentication-results"
     case deliveryReport = "delivery-report"
     case csv
+    case multipart
 
     static let selected: FuzzTarget = {
         let name = ProcessInfo.processInfo.environment["VEIL_FUZZ_TARGET"] ?? ""
@@ -36,6 +37,7 @@ enum FuzzTarget: String, CaseIterable {
         case .authenticationResults: _ = AuthenticationResults.parse(String(decoding: bytes, as: UTF8.self))
         case .deliveryReport: Self.deliveryReport(bytes)
         case .csv: Self.csv(String(decoding: bytes, as: UTF8.self))
+        case .multipart: Self.multipart(bytes)
         }
     }
 
@@ -143,6 +145,14 @@ enum FuzzTarget: String, CaseIterable {
                 precondition(reread.first?.fields == record.fields || record.fields.isEmpty, "CSV.line did not round-trip")
             }
         }
+    }
+
+    /// The dashboard's form parser: parts bounded in number, each within the body.
+    static func multipart(_ bytes: [UInt8]) {
+        guard let form = Multipart(body: bytes, boundary: "XY") else { return }
+        precondition(form.parts.count <= Multipart.maxParts, "more parts than the limit")
+        precondition(form.parts.reduce(0) { $0 + $1.body.count } <= bytes.count, "parts larger than the body")
+        _ = Multipart.boundary(contentType: String(decoding: bytes.prefix(200), as: UTF8.self))
     }
 
     /// Splits the input into reads at positions taken from its own bytes.

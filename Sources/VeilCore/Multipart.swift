@@ -1,19 +1,19 @@
 import Foundation
 
 /// A `multipart/form-data` body (RFC 7578): the parts of a form with a file input.
-struct Multipart: Sendable {
-    struct Part: Sendable {
-        var name: String
-        var filename: String?
-        var contentType: String?
-        var body: [UInt8]
+public struct Multipart: Sendable {
+    public struct Part: Sendable {
+        public var name: String
+        public var filename: String?
+        public var contentType: String?
+        public var body: [UInt8]
     }
 
-    static let maxParts = 50
-    private(set) var parts: [Part] = []
+    public static let maxParts = 50
+    public private(set) var parts: [Part] = []
 
     /// The boundary of a `Content-Type: multipart/form-data; boundary=…` header.
-    static func boundary(contentType: String) -> String? {
+    public static func boundary(contentType: String) -> String? {
         let fields = contentType.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
         guard fields.first?.lowercased() == "multipart/form-data" else { return nil }
         for field in fields.dropFirst() where field.lowercased().hasPrefix("boundary=") {
@@ -27,7 +27,7 @@ struct Multipart: Sendable {
     }
 
     /// Nil when the body is not well-formed multipart for `boundary`.
-    init?(body: [UInt8], boundary: String) {
+    public init?(body: [UInt8], boundary: String) {
         let delimiter = Array(("--" + boundary).utf8)
         guard var position = Self.find(delimiter, in: body, from: 0) else { return nil }
         position += delimiter.count
@@ -84,8 +84,8 @@ struct Multipart: Sendable {
     }
 
     /// The first part of that name.
-    subscript(_ name: String) -> Part? { parts.first { $0.name == name } }
+    public subscript(_ name: String) -> Part? { parts.first { $0.name == name } }
 
     /// A text field's value.
-    func text(_ name: String) -> String? { self[name].map { String(decoding: $0.body, as: UTF8.self) } }
+    public func text(_ name: String) -> String? { self[name].map { String(decoding: $0.body, as: UTF8.self) } }
 }
