@@ -57,7 +57,7 @@ extension Dashboard {
     func revokeApiKey(_ request: Request, _ context: Context) async throws -> Response {
         _ = try await form(request, context)
         let (_, userId, _) = try requireUser(request, context)
-        guard let text = context.parameters.get("id"), let id = Int64(text), try store.deleteApiKey(id: id, userId: userId) else {
+        guard let id = pathId(context), try store.deleteApiKey(id: id, userId: userId) else {
             throw WebFailure(status: .notFound, message: "There is no such API key in your account.")
         }
         return redirect("/dashboard/api_key", notice: .keyRevoked)

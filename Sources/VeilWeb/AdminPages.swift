@@ -58,7 +58,7 @@ extension Dashboard {
     func adminTarget(_ request: Request, _ context: Context) async throws -> (form: Form, user: User, id: Int64) {
         let form = try await form(request, context)
         let (_, adminId, _) = try requireAdmin(request, context)
-        guard let text = context.parameters.get("id"), let id = Int64(text), let user = try store.user(id: id) else {
+        guard let id = pathId(context), let user = try store.user(id: id) else {
             throw WebFailure(status: .notFound, message: "There is no such user.")
         }
         guard id != adminId else { throw WebFailure(status: .badRequest, message: "Change your own account from the settings page.") }
@@ -66,10 +66,9 @@ extension Dashboard {
     }
 
     func adminSetPremium(_ request: Request, _ context: Context) async throws -> Response {
-        let (form, user, id) = try await adminTarget(request, context)
+        let (form, _, id) = try await adminTarget(request, context)
         let premium = form["premium"] == "on"
         _ = try store.updateUser(id: id) { $0.isPremium = premium }
-        _ = user
         return redirect("/admin/", notice: .userUpdated)
     }
 

@@ -19,7 +19,7 @@ extension Dashboard {
     }
 
     func aliasPageRedirect(_ context: Context) -> Response {
-        let id = context.parameters.get("id").flatMap { Int64($0) } ?? 0
+        let id = pathId(context) ?? 0
         return Response(status: .movedPermanently, headers: [.location: "/dashboard/aliases/\(id)"])
     }
 
@@ -130,7 +130,7 @@ extension Dashboard {
 
     /// The user's contact with this path id whose alias is not in the trash; else a 404.
     func ownedContact(_ context: Context, userId: Int64) throws -> Contact {
-        guard let text = context.parameters.get("id"), let id = Int64(text),
+        guard let id = pathId(context),
               let contact = try store.contact(id: id, userId: userId),
               let alias = try store.alias(id: contact.aliasId, userId: userId), alias.trashedAt == nil
         else { throw WebFailure(status: .notFound, message: "There is no such contact in your account.") }

@@ -33,7 +33,7 @@ extension Dashboard {
         let filterName = request.uri.queryParameters.get("filter") ?? "all"
         let filter = Self.filters.first { $0.value == filterName }?.filter ?? .all
         let sort = request.uri.queryParameters.get("sort").flatMap(AliasSort.init(rawValue:)) ?? .activity
-        let pageNumber = min(max(Int(request.uri.queryParameters.get("page") ?? "") ?? 0, 0), 100_000)
+        let pageNumber = pageNumber(request, "page")
         let views = try store.aliasPage(userId: userId, page: pageNumber, filter: filter, query: query.isEmpty ? nil : query, sort: sort)
         func link(page: Int) -> String {
             var parts = ["page=\(page)"]
@@ -163,7 +163,7 @@ extension Dashboard {
 
     /// The signed-in user's alias with this path id, not trashed; another user's id is a 404.
     func ownedAlias(_ request: Request, _ context: Context, userId: Int64) throws -> Alias {
-        guard let text = context.parameters.get("id"), let id = Int64(text),
+        guard let id = pathId(context),
               let alias = try store.alias(id: id, userId: userId), alias.trashedAt == nil
         else { throw WebFailure(status: .notFound, message: "There is no such alias in your account.") }
         return alias
@@ -239,7 +239,7 @@ extension Dashboard {
 
     func trashList(_ request: Request, _ context: Context) throws -> Response {
         let (_, userId, _) = try requireUser(request, context)
-        let pageNumber = min(max(Int(request.uri.queryParameters.get("page") ?? "") ?? 0, 0), 100_000)
+        let pageNumber = pageNumber(request, "page")
         let trashed = try store.trashedAliases(userId: userId, page: pageNumber)
         let now = Date()
         var data: [String: Any] = ["aliases": trashed.map {
@@ -253,7 +253,7 @@ extension Dashboard {
     func restore(_ request: Request, _ context: Context) async throws -> Response {
         _ = try await form(request, context)
         let (user, userId, _) = try requireUser(request, context)
-        guard let text = context.parameters.get("id"), let id = Int64(text) else {
+        guard let id = pathId(context) else {
             throw WebFailure(status: .notFound, message: "There is no such alias in your account.")
         }
         let quota = services.configuration.quota

@@ -133,13 +133,21 @@ public struct Dashboard<Context: WebRequestContext>: Sendable {
             throw WebFailure(status: .contentTooLarge, message: "The form is too large.")
         }
         let form = Form(urlEncoded: String(buffer: body))
+        try checkCSRF(form["csrf_token"], request, context)
+        return form
+    }
+
+    /// The session's token (or, before login, the double-submit cookie's), compared in constant time.
+    func checkCSRF(_ given: String?, _ request: Request, _ context: Context) throws {
         let expected = context.webSession?.csrfToken ?? request.cookies[WebCookie.csrf]?.value.nonEmptyCSRF
-        guard let expected, let given = form["csrf_token"],
-              constantTimeEquals(Array(expected.utf8), Array(given.utf8))
-        else {
+        guard let expected, let given, constantTimeEquals(Array(expected.utf8), Array(given.utf8)) else {
             throw WebFailure(status: .forbidden, message: "This form has expired. Go back, reload the page and send it again.")
         }
-        return form
+    }
+
+    /// The path's `:id`, when it is a number.
+    func pathId(_ context: Context) -> Int64? {
+        context.parameters.get("id").flatMap { Int64($0) }
     }
 
     /// A submitted `multipart/form-data` form (one with a file), once its CSRF token matches.
@@ -157,10 +165,7 @@ public struct Dashboard<Context: WebRequestContext>: Sendable {
         guard let form = Multipart(body: Array(body.readableBytesView), boundary: boundary) else {
             throw WebFailure(status: .badRequest, message: "The form could not be read. Send it again.")
         }
-        let expected = context.webSession?.csrfToken ?? request.cookies[WebCookie.csrf]?.value.nonEmptyCSRF
-        guard let expected, let given = form.text("csrf_token"), constantTimeEquals(Array(expected.utf8), Array(given.utf8)) else {
-            throw WebFailure(status: .forbidden, message: "This form has expired. Go back, reload the page and send it again.")
-        }
+        try checkCSRF(form.text("csrf_token"), request, context)
         return form
     }
 

@@ -77,13 +77,12 @@ extension Dashboard {
     /// The account goes at once (the deletion job runs in the background); this session ends.
     func deleteAccount(_ request: Request, _ context: Context) async throws -> Response {
         let form = try await form(request, context)
-        let (user, userId, session) = try requireSudo(request, context, returnTo: "/dashboard/setting#delete")
+        let (user, userId, _) = try requireSudo(request, context, returnTo: "/dashboard/setting#delete")
         guard form.text("confirm")?.lowercased() == user.email.lowercased() else {
             return try settingsPage(request, context, errors: ["delete": "Type your e-mail address to confirm."], status: .badRequest)
         }
         try store.scheduleDeletion(userId: userId, at: Date())
         try store.deleteWebSessions(userId: userId)
-        _ = session
         var response = redirect("/auth/login", notice: .accountDeleted)
         response.setCookie(Cookie(name: WebCookie.session, value: "", maxAge: 0, path: "/", secure: configuration.secureCookies,
                                   httpOnly: true, sameSite: .lax))

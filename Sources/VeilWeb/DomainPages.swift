@@ -47,7 +47,7 @@ extension Dashboard {
     }
 
     func ownedDomain(_ context: Context, userId: Int64) throws -> CustomDomainView {
-        guard let text = context.parameters.get("id"), let id = Int64(text), let view = try store.customDomainView(id: id, userId: userId) else {
+        guard let id = pathId(context), let view = try store.customDomainView(id: id, userId: userId) else {
             throw WebFailure(status: .notFound, message: "There is no such domain in your account.")
         }
         return view

@@ -50,7 +50,7 @@ extension Dashboard {
     }
 
     func ownedMailbox(_ context: Context, userId: Int64) throws -> Mailbox {
-        guard let text = context.parameters.get("id"), let id = Int64(text), let mailbox = try store.mailbox(id: id, userId: userId) else {
+        guard let id = pathId(context), let mailbox = try store.mailbox(id: id, userId: userId) else {
             throw WebFailure(status: .notFound, message: "There is no such mailbox in your account.")
         }
         return mailbox
