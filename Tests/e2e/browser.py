@@ -131,7 +131,7 @@ def main():
         field("email", EMAIL)
         field("password", PASSWORD)
         click("register-submit")
-        page_has("code")
+        page_has("We sent a 6-digit code")
         code = inbox.wait_for(r"activation code is: ([0-9]{6})", EMAIL)
         field("code", code)
         click("activate-submit")
@@ -217,6 +217,7 @@ def main():
         go("/dashboard/api_key")
         field("key-name", "browser test")
         click("create-key")
+        page_has("Copy it now")
         key = driver.find_element(By.ID, "new-api-key").text
         assert len(key) == 60, key
         shoot("api-keys")
