@@ -52,7 +52,7 @@ public final class SMTPSink: Sendable {
     public func refuse(_ refuse: Bool) { state.withLockedValue { $0.refuse = refuse } }
 
     /// Waits until at least `count` messages arrived (bounded).
-    public func waitForMessages(_ count: Int, timeout: Duration = .seconds(10)) async throws -> [Message] {
+    public func waitForMessages(_ count: Int, timeout: Duration = .seconds(30)) async throws -> [Message] {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let current = messages

@@ -14,7 +14,7 @@ import VeilTestSupport
         let harness = try await Harness()
         let app = VeilAPIServer.application(
             services: harness.services, auth: harness.auth,
-            mailer: Harness.SinkMailer(client: SMTPClient(host: "127.0.0.1", port: harness.sink.port, timeout: .seconds(5))),
+            mailer: Harness.SinkMailer(client: SMTPClient(host: "127.0.0.1", port: harness.sink.port, timeout: .seconds(30))),
             publicURL: "https://veil.test", host: "127.0.0.1", port: 0, logger: Logger(label: "test"),
             idleTimeout: .milliseconds(300))
         try await app.test(.live) { client in

@@ -48,7 +48,7 @@ struct Harness {
     var application: some ApplicationProtocol {
         Application(router: VeilAPIServer.router(
             services: services, auth: auth,
-            mailer: SinkMailer(client: SMTPClient(host: "127.0.0.1", port: sink.port, timeout: .seconds(5))),
+            mailer: SinkMailer(client: SMTPClient(host: "127.0.0.1", port: sink.port, timeout: .seconds(30))),
             publicURL: "https://veil.test"))
     }
 

@@ -63,7 +63,7 @@ import VeilServices
             try harness.store.enqueueOutbound(logId: nil, from: "noreply@veil.test", to: "r\(index)@example.com",
                                               data: Array("Subject: \(index)\r\n\r\nx\r\n".utf8))
         }
-        let relay = SMTPClient(host: "127.0.0.1", port: sink.port, timeout: .seconds(5))
+        let relay = SMTPClient(host: "127.0.0.1", port: sink.port, timeout: .seconds(30))
         let first = OutboundQueueWorker(store: harness.store, relay: relay), second = OutboundQueueWorker(store: harness.store, relay: relay)
         async let a = first.runOnce()
         async let b = second.runOnce()

@@ -32,7 +32,7 @@ final class MailHarness: @unchecked Sendable {
         sink = try await SMTPSink()
         var configuration = MailConfiguration(aliasDomains: ["veil.test"], emailDomain: "veil.test", rateLimits: rateLimits)
         configuration.maxForwardRecipients = maxForwardRecipients
-        let pipeline = try MailPipeline(store: store, relay: SMTPClient(host: "127.0.0.1", port: sink.port, timeout: .seconds(5)),
+        let pipeline = try MailPipeline(store: store, relay: SMTPClient(host: "127.0.0.1", port: sink.port, timeout: .seconds(30)),
                                         configuration: configuration, lmtp: lmtp)
         server = try await SMTPServer.start(host: "127.0.0.1", port: 0,
                                             configuration: .init(hostname: "mx.veil.test", lmtp: lmtp), delegate: pipeline)
@@ -40,7 +40,7 @@ final class MailHarness: @unchecked Sendable {
 
     /// Sends through the server; returns the final reply, or the refusal.
     func send(from: String, to: [String], _ message: String) async -> SMTPReply {
-        let client = SMTPClient(host: "127.0.0.1", port: server.port, heloName: "mta.example", timeout: .seconds(10))
+        let client = SMTPClient(host: "127.0.0.1", port: server.port, heloName: "mta.example", timeout: .seconds(30))
         do {
             return try await client.send(from: from, to: to, message: Array(message.utf8))
         } catch let SMTPClient.Failure.refused(_, reply) {
@@ -623,7 +623,7 @@ final class FlakyRelay: MailRelay, @unchecked Sendable {
     let inner: SMTPClient
     let refusing = NIOLockedValueBox<Set<String>>([])
 
-    init(port: Int) { inner = SMTPClient(host: "127.0.0.1", port: port, timeout: .seconds(5)) }
+    init(port: Int) { inner = SMTPClient(host: "127.0.0.1", port: port, timeout: .seconds(30)) }
 
     func send(from sender: String, to recipients: [String], message: [UInt8]) async throws(RelayFailure) -> String {
         if recipients.contains(where: { refusing.withLockedValue { $0 }.contains($0) }) {

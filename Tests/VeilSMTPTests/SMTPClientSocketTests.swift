@@ -8,7 +8,7 @@ import VeilTestSupport
 @Suite struct SMTPClientSocketTests {
     @Test func deliversToARealListener() async throws {
         let sink = try await SMTPSink()
-        let client = SMTPClient(host: "127.0.0.1", port: sink.port, timeout: .seconds(5))
+        let client = SMTPClient(host: "127.0.0.1", port: sink.port, timeout: .seconds(30))
         let message = Array("Subject: hi\r\n\r\n.leading dot\r\nbody\r\n".utf8)
         let reply = try await client.send(from: "a@veil.test", to: ["b@example.com", "c@example.com"], message: message)
         #expect(reply.code == 250)
@@ -21,7 +21,7 @@ import VeilTestSupport
 
     @Test func reusesConnectionsWithPipelining() async throws {
         let sink = try await SMTPSink()
-        let client = SMTPClient(host: "127.0.0.1", port: sink.port, timeout: .seconds(5))
+        let client = SMTPClient(host: "127.0.0.1", port: sink.port, timeout: .seconds(30))
         for index in 0..<5 {
             try await client.send(from: "a@veil.test", to: ["b\(index)@example.com"], message: Array("Subject: \(index)\r\n\r\nx\r\n".utf8))
         }
@@ -45,7 +45,7 @@ import VeilTestSupport
 
     @Test func aConnectionTheRelayClosedIsReplacedTransparently() async throws {
         let sink = try await SMTPSink()
-        let client = SMTPClient(host: "127.0.0.1", port: sink.port, timeout: .seconds(5))
+        let client = SMTPClient(host: "127.0.0.1", port: sink.port, timeout: .seconds(30))
         try await client.send(from: "a@veil.test", to: ["b@example.com"], message: Array("x\r\n".utf8))
         await sink.dropConnections()
         try await Task.sleep(for: .milliseconds(50))
@@ -58,7 +58,7 @@ import VeilTestSupport
     @Test func transientRefusalIsReportedAsSuch() async throws {
         let sink = try await SMTPSink()
         sink.refuse(true)
-        let client = SMTPClient(host: "127.0.0.1", port: sink.port, timeout: .seconds(5))
+        let client = SMTPClient(host: "127.0.0.1", port: sink.port, timeout: .seconds(30))
         do {
             try await client.send(from: "a@veil.test", to: ["b@example.com"], message: Array("x\r\n".utf8))
             Issue.record("expected a refusal")
