@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         // Tests only: reads openapi.yaml to check the router and the responses against it.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
@@ -59,7 +60,23 @@ let package = Package(
         .target(
             name: "VeilSchema",
             path: "Schema",
-            exclude: ["README.md"],
+            exclude: ["README.md", "postgres"],
+            resources: [
+                .embedInCode("0001_initial.sql"),
+                .embedInCode("0002_alias_counters.sql"),
+                .embedInCode("0003_mail_indexes.sql"),
+                .embedInCode("0004_dkim_keys.sql"),
+                .embedInCode("0005_log_retention_index.sql"),
+                .embedInCode("0006_mailbox_recovery.sql"),
+                .embedInCode("0007_web_sessions.sql"),
+                .embedInCode("0008_admins.sql"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The PostgreSQL engine's migrations: the same numbers and tables, PostgreSQL's types.
+        .target(
+            name: "VeilSchemaPostgres",
+            path: "Schema/postgres",
             resources: [
                 .embedInCode("0001_initial.sql"),
                 .embedInCode("0002_alias_counters.sql"),
@@ -78,9 +95,15 @@ let package = Package(
             dependencies: [
                 "VeilCore",
                 "VeilSchema",
+                "VeilSchemaPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The C API, for reading hot rows straight from the statement (Records.swift).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
@@ -127,6 +150,7 @@ let package = Package(
             name: "VeilTestSupport",
             dependencies: [
                 "VeilSMTP",
+                "VeilStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -239,7 +263,9 @@ let package = Package(
         ),
         .testTarget(name: "VeilCoreTests", dependencies: ["VeilCore"], swiftSettings: strictSettings),
         .testTarget(name: "VeilDNSTests", dependencies: ["VeilDNS", "VeilCore", "VeilTestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "VeilStoreTests", dependencies: ["VeilStore", "VeilCore"], swiftSettings: strictSettings),
+        .testTarget(name: "VeilStoreTests", dependencies: [
+            "VeilStore", "VeilCore", "VeilTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        ], swiftSettings: strictSettings),
         .testTarget(name: "VeilMailTests", dependencies: [
             "VeilMail", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
         ], swiftSettings: strictSettings),

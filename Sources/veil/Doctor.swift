@@ -24,6 +24,30 @@ struct Doctor: AsyncParsableCommand {
 
     enum Verdict: String { case ok, warn, FAIL }
 
+    func checkPostgres(_ location: PostgresLocation, report: Report) async {
+        let store: PostgresStore
+        do {
+            store = try PostgresStore(location: location, maxConnections: 1)
+        } catch {
+            report.say(.FAIL, "database", "\(location): \(error)")
+            return
+        }
+        do {
+            let version = try await store.serverVersion()
+            let applied = try await store.appliedMigrations()
+            let missing = PostgresStore.migrationNames.filter { !applied.contains($0) }
+            if missing.isEmpty {
+                report.say(.ok, "database", "\(location) reachable (\(version.split(separator: " ").prefix(2).joined(separator: " "))), migrated (\(applied.last ?? ""))")
+            } else {
+                report.say(.FAIL, "database", "\(location) is not migrated (missing \(missing.joined(separator: ", "))); run 'veil migrate'")
+            }
+            report.say(.warn, "database", "the domain and key checks below need the SQLite store for now; they are skipped on PostgreSQL")
+        } catch {
+            report.say(.FAIL, "database", "\(location) does not answer: \(PostgresStore.explain(error))")
+        }
+        await store.close()
+    }
+
     final class Report {
         var failures = 0
         func say(_ verdict: Verdict, _ subject: String, _ text: String) {
@@ -39,7 +63,9 @@ struct Doctor: AsyncParsableCommand {
 
         // Database.
         var store: Store?
-        do {
+        if case .postgres(let location) = settings.location {
+            await checkPostgres(location, report: report)
+        } else { do {
             let opened = try Store(path: settings.database)
             let applied = try opened.appliedMigrations()
             let missing = Store.migrationNames.filter { !applied.contains($0) }
@@ -54,7 +80,7 @@ struct Doctor: AsyncParsableCommand {
             }
         } catch {
             report.say(.FAIL, "database", "\(error)")
-        }
+        } }
 
         // Relay.
         let relayAddress = relay.relay ?? environment["VEIL_RELAY"] ?? "127.0.0.1:25"

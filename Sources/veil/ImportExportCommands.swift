@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import VeilServices
 import VeilCore
 import VeilStore
@@ -74,23 +75,41 @@ struct ImportAliases: ParsableCommand {
     }
 }
 
-/// A one-line progress bar on standard error; a plain line every 10% when not a terminal.
-final class ProgressBar {
+/// A one-line progress bar on standard error, redrawn at most ten times a second; a plain line
+/// every 10% when not a terminal.
+final class ProgressBar: Sendable {
     let interactive: Bool
-    var lastDecile = -1
+    let verb: String
+    private let state = Mutex<(decile: Int, drawn: ContinuousClock.Instant?)>((-1, nil))
 
-    init(interactive: Bool) { self.interactive = interactive }
+    init(interactive: Bool, verb: String = "imported") {
+        self.interactive = interactive
+        self.verb = verb
+    }
 
-    func show(_ done: Int, of total: Int) {
+    func show(_ done: Int, of total: Int, detail: String = "") {
         guard total > 0 else { return }
         let fraction = Double(done) / Double(total)
+        let decile = Int(fraction * 10)
+        let draw = state.withLock { state -> Bool in
+            let now = ContinuousClock.now
+            if interactive {
+                guard done == total || state.drawn.map({ now - $0 > .milliseconds(100) }) ?? true else { return false }
+                state.drawn = now
+                return true
+            }
+            guard decile > state.decile else { return false }
+            state.decile = decile
+            return true
+        }
+        guard draw else { return }
+        let suffix = detail.isEmpty ? "" : "  " + detail
         if interactive {
             let filled = Int(fraction * 30)
-            let line = "\r[" + String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled) + "] \(done)/\(total)"
+            let line = "\r[" + String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled) + "] \(done)/\(total)\(suffix)\u{1B}[K"
             FileHandle.standardError.write(Data(line.utf8))
-        } else if Int(fraction * 10) > lastDecile {
-            lastDecile = Int(fraction * 10)
-            FileHandle.standardError.write(Data("imported \(done)/\(total)\n".utf8))
+        } else {
+            FileHandle.standardError.write(Data("\(verb) \(done)/\(total)\(suffix)\n".utf8))
         }
     }
 

@@ -14,6 +14,9 @@ struct Backup: ParsableCommand {
 
     func run() throws {
         let settings = try global.settings()
+        if case .postgres(let location) = settings.location {
+            throw CLIError("veil backup copies a SQLite file; back PostgreSQL up with its own tools: pg_dump --format=custom --file=veil.dump '\(location)' (restore with pg_restore into an empty database)")
+        }
         let store = try openStore(settings)
         let started = Date()
         let size: Int64
@@ -38,7 +41,7 @@ struct Restore: ParsableCommand {
     func run() throws {
         let settings = try global.settings()
         if let problem = Store.restoreProblem(source: input) { throw CLIError("cannot restore: \(problem)") }
-        let store = try Store(path: settings.database)
+        let store = try Store(path: try sqlitePath(settings))
         try store.restore(from: input)
         try store.migrate()
         print("database \(settings.database) restored from \(input); integrity_check: \(try store.integrityCheck())")

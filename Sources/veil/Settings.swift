@@ -5,11 +5,12 @@ import VeilAPI
 import VeilCore
 import VeilDNS
 import VeilServices
+import VeilStore
 
 /// Options every command shares. Each flag has an environment-variable twin (`--alias-domains` ↔
 /// `VEIL_ALIAS_DOMAINS`); a flag wins over the environment, the environment over the default.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .customLong("database"), help: "SQLite database file. Env: VEIL_DATABASE. Default: ./data/veil.sqlite")
+    @Option(name: .customLong("database"), help: "SQLite file (a path or sqlite:PATH) or postgres://user:password@host:port/database. Env: VEIL_DATABASE. Default: ./data/veil.sqlite")
     var database: String?
 
     @Option(name: .customLong("alias-domains"),
@@ -54,7 +55,9 @@ struct GlobalOptions: ParsableArguments {
 
 /// The resolved configuration of one run.
 struct Settings: Sendable {
+    /// As given, for messages; `location` is what it names.
     var database: String
+    var location: DatabaseLocation
     var aliasDomains: [String]
     var emailDomain: String
     var url: String
@@ -64,6 +67,12 @@ struct Settings: Sendable {
 
     init(reader: ConfigReader) throws {
         database = reader.string(forKey: "veil.database", default: "./data/veil.sqlite")
+        do {
+            location = try DatabaseLocation(parsing: database)
+        } catch {
+            throw CLIError("--database: \(error)")
+        }
+        if case .postgres = location { database = location.description }
         let domains = reader.string(forKey: "veil.aliasDomains", default: "veil.localhost")
             .split(separator: ",").map { EmailAddress.sanitize(String($0)) }.filter { !$0.isEmpty }
         for domain in domains where !EmailAddress.isValidDomain(domain) && !domain.hasSuffix(".localhost") {

@@ -54,27 +54,53 @@ struct Veil: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "veil",
         abstract: "Veil: a self-hostable e-mail alias service (SimpleLogin-compatible API, SMTP daemon).",
-        subcommands: [Serve.self, API.self, Smtpd.self, Migrate.self, UserCommand.self, DomainCommand.self, ImportCommand.self, ExportCommand.self, PhoneCommand.self, CodesCommand.self, Backup.self, Restore.self, Prune.self, Doctor.self, PostfixConfig.self]
+        subcommands: [Serve.self, API.self, Smtpd.self, Migrate.self, UserCommand.self, DomainCommand.self, ImportCommand.self, ExportCommand.self, PhoneCommand.self, CodesCommand.self, Backup.self, Restore.self, Prune.self, Doctor.self, PostfixConfig.self, MigrateToPostgres.self]
     )
 }
 
 /// Opens the configured database and brings its schema up to date. The daemons (`daemon`)
 /// checkpoint the WAL from `PeriodicService.checkpoints` instead of on commit.
 func openStore(_ settings: Settings, daemon: Bool = false) throws -> Store {
-    let store = try Store(path: settings.database, checkpointsInBackground: daemon)
+    let store = try Store(path: try sqlitePath(settings), checkpointsInBackground: daemon)
     try store.migrate()
     try store.ensureSecrets()
     return store
 }
 
-struct Migrate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create the database or upgrade it to the current schema.")
+/// The SQLite file of a command that runs on SQLite only for now.
+func sqlitePath(_ settings: Settings) throws -> String {
+    switch settings.location {
+    case .sqlite(let path): return path
+    case .postgres:
+        throw CLIError("this command does not run on PostgreSQL yet (veil migrate, veil doctor and veil migrate-to-postgres do); use the SQLite file")
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create the database or upgrade it to the current schema (SQLite or PostgreSQL).")
 
     @OptionGroup var options: GlobalOptions
 
-    func run() throws {
+    func run() async throws {
         let settings = try options.settings()
-        let store = try Store(path: settings.database)
+        if case .postgres(let location) = settings.location {
+            let store = try PostgresStore(location: location, maxConnections: 2)
+            do {
+                let before = Set(try await store.appliedMigrations())
+                try await store.migrate()
+                try await store.ensureSecrets()
+                let applied = PostgresStore.migrationNames.filter { !before.contains($0) }
+                print(applied.isEmpty
+                      ? "database \(location) is up to date (\(PostgresStore.migrationNames.last ?? ""))"
+                      : "database \(location) migrated: \(applied.joined(separator: ", "))")
+            } catch {
+                await store.close()
+                throw CLIError("database \(location): \(PostgresStore.explain(error))")
+            }
+            await store.close()
+            return
+        }
+        let store = try Store(path: try sqlitePath(settings))
         let before = Set(try store.appliedMigrations())
         try store.migrate()
         try store.ensureSecrets()
